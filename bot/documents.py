@@ -1,0 +1,297 @@
+"""Stage 1 — documents: read files of any supported type into clean, normalised text.
+
+Real documents arrive messy: hard line breaks inside sentences, Markdown emphasis,
+tab characters, a stray file-path line, text in legacy code pages. This stage turns each
+file into one *normalised source* string (NFC, one paragraph per line, hard wraps joined,
+emphasis removed). Every later offset and every cited passage refers to that string, so
+a citation can always be checked against it.
+
+Unreadable files never stop the run: they come back as :class:`Skipped` with a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from .vietnamese import nfc
+
+SUPPORTED = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"}
+CATALOG_FILE = "catalog.yaml"
+META_FIELDS = ("title", "short_title", "issuer", "number", "date", "place", "kind", "signer")
+
+# Sentence-final (or clause-final) characters: a line ending in one is not hard-wrapped.
+_TERMINAL = ".:;!?…\"”’)»"
+# A line that opens a list item even though it starts in lower case: "a)", "đ)".
+_LETTER_ITEM = re.compile(r"^[a-zđ]\)\s")
+# A stray Windows/Unix path line (the Quảng Nam letter carries one after its recipients).
+_PATH_START = re.compile(r"^(?:[A-Za-z]:\\|\\\\|/(?:home|Users|mnt)/)")
+_PATH_END = re.compile(r"\.(?:docx?|pdf|txt|xlsx?|odt|rtf)\s*$", re.IGNORECASE)
+_MD_HEADING = re.compile(r"^#{1,6}\s+")
+_MD_EMPHASIS = re.compile(r"\*\*|__")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\u200b-\u200f\ufeff]")
+
+
+class UnreadableError(Exception):
+    """A file that cannot become text; the message is the reason shown to the user."""
+
+
+@dataclass
+class SourceDocument:
+    """One document as the rest of the pipeline sees it."""
+
+    source: str  # path relative to the documents folder, with "/" — also the document id
+    title: str
+    text: str  # the normalised source; chunk offsets index into it
+    sha256: str  # hash of the file's bytes: the incremental indexer's change detector
+    metadata: dict[str, str] = field(default_factory=dict)
+    # (offset in text, page number) for paginated formats; empty for plain text
+    pages: list[tuple[int, int]] = field(default_factory=list)
+
+    def page_at(self, offset: int) -> int | None:
+        """The page on which ``offset`` lies, for PDF citations."""
+        page = None
+        for start, number in self.pages:
+            if start > offset:
+                break
+            page = number
+        return page
+
+
+@dataclass
+class Skipped:
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"Bỏ qua {self.source}: {self.reason}"
+
+
+# ---------------------------------------------------------------- decoding ----
+
+def decode_bytes(data: bytes) -> str:
+    """Bytes → text, trying UTF-8, UTF-16 and the Vietnamese/Western Windows code pages.
+
+    Raises :class:`UnreadableError` for empty or binary input rather than guessing:
+    cp1258 accepts almost any byte string, so binary junk is detected first.
+    """
+    if not data.strip():
+        raise UnreadableError("tệp rỗng")
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise UnreadableError(f"mã hóa {codec} hỏng ({exc.reason})") from exc
+    try:
+        return _check_text(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        pass
+    # UTF-16 without BOM: every other byte is NUL for Latin/Vietnamese text.
+    if len(data) >= 4 and data.count(b"\x00") >= len(data) // 4:
+        for codec in ("utf-16-le", "utf-16-be"):
+            try:
+                return _check_text(data.decode(codec))
+            except (UnicodeDecodeError, UnreadableError):
+                continue
+    if b"\x00" in data:
+        raise UnreadableError("tệp nhị phân, không phải văn bản")
+    for codec in ("cp1258", "cp1252"):
+        try:
+            return _check_text(data.decode(codec))
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableError("không nhận ra bảng mã (đã thử UTF-8, UTF-16, Windows-1258, Windows-1252)")
+
+
+def _check_text(text: str) -> str:
+    """Reject decoded strings that are mostly control characters or lack letters."""
+    controls = len(_CONTROL.findall(text))
+    if "\x00" in text or controls > max(8, len(text) // 100):
+        raise UnreadableError("tệp nhị phân, không phải văn bản")
+    return text
+
+
+# ---------------------------------------------------------------- cleaning ----
+
+def clean_lines(lines: Iterable[tuple[str, int | None]], markdown: bool = True) -> tuple[str, list[tuple[int, int]]]:
+    """Normalise raw lines (with their page numbers) into one paragraph per line.
+
+    * NFC, tabs/odd spaces → one space, control characters dropped;
+    * Markdown heading markers and ``**`` emphasis removed (they also occur in .txt);
+    * decorative lines without letters or digits ("*", "-----") dropped;
+    * stray file-path lines dropped;
+    * hard wraps re-joined: a line that does not end a sentence, followed (even after
+      blank lines) by one starting in lower case that is not a list item, continues it.
+    """
+    paragraphs: list[list] = []  # [text, page]
+    open_paragraph = False  # is the last paragraph still waiting for its continuation?
+    skipping_path = 0
+    for raw, page in lines:
+        line = _CONTROL.sub("", nfc(raw))
+        line = _SPACES.sub(" ", line).strip()
+        if markdown:
+            line = _MD_EMPHASIS.sub("", _MD_HEADING.sub("", line)).strip()
+        if skipping_path:
+            skipping_path -= 1
+            if _PATH_END.search(line):
+                skipping_path = 0
+            continue
+        if _PATH_START.match(line):
+            skipping_path = 0 if _PATH_END.search(line) else 3
+            continue
+        if not line:
+            continue
+        if not any(ch.isalnum() for ch in line):
+            open_paragraph = False
+            continue
+        first = line[0]
+        continues = (
+            paragraphs
+            and open_paragraph
+            and first.islower()
+            and not _LETTER_ITEM.match(line)
+        )
+        if continues:
+            paragraphs[-1][0] += " " + line
+        else:
+            paragraphs.append([line, page])
+        open_paragraph = paragraphs[-1][0][-1] not in _TERMINAL
+    text_parts: list[str] = []
+    pages: list[tuple[int, int]] = []
+    offset = 0
+    for text, page in paragraphs:
+        if page is not None and (not pages or pages[-1][1] != page):
+            pages.append((offset, page))
+        text_parts.append(text)
+        offset += len(text) + 1
+    return "\n".join(text_parts), pages
+
+
+# ---------------------------------------------------------------- readers ----
+
+def _read_text(path: Path) -> list[tuple[str, int | None]]:
+    text = decode_bytes(path.read_bytes())
+    return [(line, None) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+
+
+def _read_pdf(path: Path) -> list[tuple[str, int | None]]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        lines: list[tuple[str, int | None]] = []
+        for number, page in enumerate(reader.pages, start=1):
+            for line in (page.extract_text() or "").split("\n"):
+                lines.append((line, number))
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise UnreadableError(f"PDF hỏng hoặc không đọc được ({exc.__class__.__name__})") from exc
+    if not any(line.strip() for line, _ in lines):
+        raise UnreadableError("PDF không có lớp chữ (có thể là ảnh quét)")
+    return lines
+
+
+def _read_docx(path: Path) -> list[tuple[str, int | None]]:
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # python-docx raises several unrelated types for bad zips
+        raise UnreadableError(f"DOCX hỏng hoặc không đọc được ({exc.__class__.__name__})") from exc
+    lines: list[tuple[str, int | None]] = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            for row in block.rows:
+                cells = [c.text.strip() for c in row.cells if c.text.strip()]
+                if cells:
+                    lines.append((" | ".join(dict.fromkeys(cells)), None))
+        else:
+            for line in block.text.split("\n"):
+                lines.append((line, None))
+    return lines
+
+
+def _read_html(path: Path) -> list[tuple[str, int | None]]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(decode_bytes(path.read_bytes()), "html.parser")
+    for tag in soup(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    return [(line, None) for line in soup.get_text("\n").split("\n")]
+
+
+READERS = {
+    ".txt": _read_text, ".md": _read_text, ".markdown": _read_text,
+    ".pdf": _read_pdf, ".docx": _read_docx, ".html": _read_html, ".htm": _read_html,
+}
+
+
+# ---------------------------------------------------------------- catalog ----
+
+def load_catalog(folder: Path) -> dict[str, dict[str, str]]:
+    """Metadata for known documents (title, issuer, number, date, place…), by file name."""
+    path = folder / CATALOG_FILE
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {
+        str(name): {k: nfc(str(v)) for k, v in (fields or {}).items() if v is not None}
+        for name, fields in (data.get("documents") or {}).items()
+    }
+
+
+def _fallback_title(text: str, source: str) -> str:
+    """Title for a document without catalog entry: its first heading or first line."""
+    first = text.split("\n", 1)[0].strip() if text else ""
+    if not first:
+        return Path(source).stem
+    return first if len(first) <= 120 else first[:117].rsplit(" ", 1)[0] + "…"
+
+
+def load_document(path: Path, source: str, meta: dict[str, str] | None = None, max_bytes: int | None = None) -> SourceDocument:
+    """Read one file; raises :class:`UnreadableError` with a user-facing reason."""
+    suffix = path.suffix.lower()
+    if suffix not in READERS:
+        raise UnreadableError(f"định dạng {suffix or '(không có đuôi)'} không được hỗ trợ")
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise UnreadableError(f"tệp quá lớn ({size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB)")
+    raw = path.read_bytes()
+    lines = READERS[suffix](path)
+    text, pages = clean_lines(lines, markdown=suffix in {".md", ".markdown", ".txt"})
+    if sum(ch.isalpha() for ch in text) < 20:
+        raise UnreadableError("không có nội dung văn bản đủ để lập chỉ mục")
+    meta = dict(meta or {})
+    title = meta.pop("title", None) or _fallback_title(text, source)
+    return SourceDocument(
+        source=source, title=title, text=text, sha256=hashlib.sha256(raw).hexdigest(),
+        metadata=meta, pages=pages,
+    )
+
+
+def load_documents(folder: Path, max_file_mb: float = 20) -> tuple[list[SourceDocument], list[Skipped]]:
+    """Every readable document under ``folder`` plus the list of skipped files with reasons."""
+    catalog = load_catalog(folder)
+    documents: list[SourceDocument] = []
+    skipped: list[Skipped] = []
+    if not folder.is_dir():
+        return documents, [Skipped(str(folder), "thư mục tài liệu không tồn tại")]
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        source = path.relative_to(folder).as_posix()
+        if path.name == CATALOG_FILE or path.name.startswith(".") or path.name.lower() == "readme.md":
+            continue
+        try:
+            documents.append(load_document(path, source, catalog.get(source), int(max_file_mb * 1_000_000)))
+        except UnreadableError as exc:
+            skipped.append(Skipped(source, str(exc)))
+        except OSError as exc:
+            skipped.append(Skipped(source, f"không mở được tệp ({exc.strerror or exc})"))
+    return documents, skipped

@@ -1,0 +1,415 @@
+"""Stage 3b — index: Chroma (dense) + BM25 (lexical), incremental and crash-safe.
+
+Layout of ``index/``::
+
+    CURRENT              name of the published version folder (replaced atomically)
+    models/              converted embedding model(s), kept across rebuilds
+    v-<id>/chroma/       Chroma PersistentClient (cosine space, our own embeddings)
+    v-<id>/records.sqlite  LangChain record manager: chunk hash → id, grouped by source
+    v-<id>/lexical/      bm25s indexes: accented syllables+bigrams, and accent-folded
+    v-<id>/manifest.json documents (hash, title, metadata), skipped files, settings
+    v-<id>/chunks.jsonl  every chunk in document order (the lexical index's row order)
+
+A run copies the published version into a new folder, brings it up to date there, and
+only then rewrites ``CURRENT``. A crash (even ``kill -9``) at any point leaves the
+previous version published and usable; the half-built folder is removed next run.
+
+Incremental: unchanged documents (same file hash, same pipeline settings) are not even
+re-chunked; changed ones go through LangChain's ``index()`` with the SQL record
+manager, which embeds only chunks it has not seen; removed files are purged.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .chunking import Chunk, chunk_document
+from .config import Settings, quiet_libraries
+from .documents import Skipped, SourceDocument, load_documents
+from .vietnamese import lexical_tokens
+
+CHUNKER_VERSION = "1"  # bump when chunking rules change: forces a re-chunk of every file
+CURRENT = "CURRENT"
+
+
+@dataclass
+class IndexSummary:
+    """What one indexing run did (printed by the CLI, returned to the UI and tests)."""
+
+    documents: int = 0
+    chunks: int = 0
+    embedded: int = 0  # chunks newly embedded in this run
+    deleted: int = 0  # chunks removed (changed or deleted files)
+    unchanged_documents: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+    version: str = ""
+
+    def lines(self) -> list[str]:
+        out = [
+            f"Tài liệu: {self.documents} (không đổi: {self.unchanged_documents}) · "
+            f"đoạn: {self.chunks} · nhúng mới: {self.embedded} · xóa: {self.deleted} · "
+            f"{self.seconds:.1f} giây",
+        ]
+        out += [str(s) for s in self.skipped]
+        return out
+
+
+# ------------------------------------------------------------ versions ----
+
+def current_version(index_dir: Path) -> Path | None:
+    """The published version folder, or None when no index was ever completed."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    path = index_dir / name
+    return path if name and (path / "manifest.json").exists() else None
+
+
+def _publish(index_dir: Path, version: Path) -> None:
+    tmp = index_dir / f".{CURRENT}.{uuid.uuid4().hex}"
+    tmp.write_text(version.name + "\n", encoding="utf-8")
+    with tmp.open("rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, index_dir / CURRENT)
+    dir_fd = os.open(index_dir, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _collect_garbage(index_dir: Path, keep: set[str]) -> None:
+    """Remove crash leftovers and superseded versions (keeping the previous one for
+    readers that still have it open)."""
+    for path in index_dir.glob("v-*"):
+        if path.is_dir() and path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+    for path in index_dir.glob(f".{CURRENT}.*"):
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def _lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time (the CLI and the chat's upload may both index)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# ------------------------------------------------------------ stores ----
+
+def chroma_client(path: Path):
+    """A persistent Chroma client with telemetry off."""
+    quiet_libraries()
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+    )
+
+
+def release_chroma(client) -> None:
+    """Close a client so its files can be copied, removed or reopened cleanly."""
+    close = getattr(client, "close", None)
+    if close is not None:
+        close()
+
+
+def vector_store(client, settings: Settings, embeddings):
+    """The LangChain view of our Chroma collection. Never Chroma's default embedder."""
+    from langchain_chroma import Chroma
+
+    return Chroma(
+        collection_name=settings.collection, client=client, embedding_function=embeddings,
+        collection_configuration={"hnsw": {"space": "cosine"}},
+    )
+
+
+def record_manager(version: Path, settings: Settings):
+    from langchain_classic.indexes import SQLRecordManager
+
+    manager = SQLRecordManager(f"chroma/{settings.collection}", db_url=f"sqlite:///{version / 'records.sqlite'}")
+    manager.create_schema()
+    return manager
+
+
+def _to_langchain(chunk: Chunk):
+    from langchain_core.documents import Document
+
+    metadata = {
+        "source": chunk.source, "title": chunk.title, "section": chunk.section, "text": chunk.text,
+        "start": chunk.start, "end": chunk.end, "index": chunk.index,
+    }
+    if chunk.page is not None:
+        metadata["page"] = chunk.page
+    return Document(page_content=chunk.context_text, metadata=metadata)
+
+
+class _CountingEmbeddings:
+    """Wraps the embedder to count (and report) how many passages were really embedded."""
+
+    def __init__(self, inner, on_embedded: Callable[[int], None] | None = None):
+        self.inner = inner
+        self.count = 0
+        self.on_embedded = on_embedded
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        out = self.inner.embed_documents(texts)
+        self.count += len(texts)
+        if self.on_embedded:
+            self.on_embedded(len(texts))
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+# ------------------------------------------------------------ lexical ----
+
+class LexicalIndex:
+    """BM25 over syllables + syllable bigrams, in an accented and an accent-folded field."""
+
+    FIELDS = ("accented", "folded")
+
+    def __init__(self, retrievers: dict, chunk_ids: list[str]):
+        self.retrievers = retrievers
+        self.chunk_ids = chunk_ids
+
+    @classmethod
+    def build(cls, texts: list[str], chunk_ids: list[str]) -> "LexicalIndex":
+        import bm25s
+
+        retrievers = {}
+        for name in cls.FIELDS:
+            retriever = bm25s.BM25()
+            retriever.index([lexical_tokens(t, folded=name == "folded") or ["∅"] for t in texts],
+                            show_progress=False)
+            retrievers[name] = retriever
+        return cls(retrievers, chunk_ids)
+
+    def save(self, folder: Path) -> None:
+        for name, retriever in self.retrievers.items():
+            retriever.save(str(folder / name), show_progress=False)
+        (folder / "ids.json").write_text(json.dumps(self.chunk_ids), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        import bm25s
+
+        retrievers = {name: bm25s.BM25.load(str(folder / name), show_progress=False) for name in cls.FIELDS}
+        return cls(retrievers, json.loads((folder / "ids.json").read_text(encoding="utf-8")))
+
+    def scores(self, query: str, folded: bool):
+        """BM25 score of every chunk (row order = ``chunk_ids``) for the query."""
+        name = "folded" if folded else "accented"
+        tokens = lexical_tokens(query, folded=folded)
+        retriever = self.retrievers[name]
+        known = [t for t in tokens if t in retriever.vocab_dict]
+        import numpy as np
+
+        if not known:
+            return np.zeros(len(self.chunk_ids), dtype=np.float32)
+        return retriever.get_scores(known)
+
+
+# ------------------------------------------------------------ build ----
+
+def _fingerprint(settings: Settings) -> dict[str, str]:
+    """Settings that change chunks or vectors: when they differ, every file is redone."""
+    return {
+        "chunker": CHUNKER_VERSION, "chunk_max_chars": str(settings.chunk_max_chars),
+        "embedding_model": settings.embedding_model,
+        "query_prefix": str(settings.query_prefix), "passage_prefix": str(settings.passage_prefix),
+    }
+
+
+def build_index(
+    settings: Settings,
+    rebuild: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+    embeddings=None,
+) -> IndexSummary:
+    """Bring the index in ``settings.index_dir`` up to date with ``settings.documents_dir``.
+
+    ``progress(document, done, total)`` is called as documents are processed;
+    ``embeddings`` may be passed in to reuse an already loaded model.
+    """
+    started = time.perf_counter()
+    index_dir = settings.index_dir
+    with _lock(index_dir):
+        published = current_version(index_dir)
+        previous = None if rebuild else published
+        old_manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8")) if previous else {}
+        same_pipeline = old_manifest.get("fingerprint") == _fingerprint(settings)
+        if old_manifest and old_manifest.get("fingerprint", {}).get("embedding_model") != settings.embedding_model:
+            previous, old_manifest, same_pipeline = None, {}, False  # other vectors: start afresh
+
+        documents, skipped = load_documents(settings.documents_dir, settings.max_file_mb)
+        old_docs: dict[str, dict] = old_manifest.get("documents", {})
+        changed = [d for d in documents if not same_pipeline or old_docs.get(d.source, {}).get("sha256") != d.sha256]
+        removed = sorted(set(old_docs) - {d.source for d in documents})
+        summary = IndexSummary(documents=len(documents), skipped=skipped,
+                               unchanged_documents=len(documents) - len(changed))
+        old_skipped = [Skipped(**s) for s in old_manifest.get("skipped", [])]
+        if previous and not changed and not removed and old_skipped == skipped:
+            # Nothing to do: the published version stays as it is.
+            summary.chunks = old_manifest.get("chunks", 0)
+            summary.version = previous.name
+            summary.seconds = time.perf_counter() - started
+            return summary
+
+        version = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        _collect_garbage(index_dir, keep={published.name} if published else set())
+        if previous:
+            shutil.copytree(previous, version)
+        else:
+            version.mkdir(parents=True)
+
+        if embeddings is None and (changed or not previous):
+            from .embeddings import load_embeddings
+
+            embeddings = load_embeddings(settings)
+        counting = _CountingEmbeddings(embeddings) if embeddings is not None else None
+
+        client = chroma_client(version / "chroma")
+        try:
+            store = vector_store(client, settings, counting)
+            manager = record_manager(version, settings)
+            from langchain_core.indexing import index as lc_index
+
+            for source in removed:
+                keys = manager.list_keys(group_ids=[source])
+                if keys:
+                    store.delete(keys)
+                    manager.delete_keys(keys)
+                    summary.deleted += len(keys)
+            total = len(changed)
+            for done, document in enumerate(changed, start=1):
+                if progress:
+                    progress(document.source, done - 1, total)
+                chunks = chunk_document(document, settings.chunk_max_chars)
+                result = lc_index(
+                    [_to_langchain(c) for c in chunks], manager, store, cleanup="incremental",
+                    source_id_key="source", key_encoder="sha256", batch_size=64,
+                )
+                summary.deleted += result["num_deleted"]
+            if progress and total:
+                progress("", total, total)
+            summary.embedded = counting.count if counting else 0
+            records = store.get(include=["metadatas"])
+            _write_chunks_and_lexical(version, records)
+            summary.chunks = len(records["ids"])
+        finally:
+            release_chroma(client)
+
+        manifest = {
+            "fingerprint": _fingerprint(settings),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "documents": {d.source: _doc_entry(d, records) for d in documents},
+            "skipped": [asdict(s) for s in skipped],
+            "chunks": summary.chunks,
+        }
+        _write_json(version / "manifest.json", manifest)
+        _write_documents(version, documents)
+        _publish(index_dir, version)
+        _collect_garbage(index_dir, keep={version.name} | ({published.name} if published else set()))
+        summary.version = version.name
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+
+def _doc_entry(document: SourceDocument, records: dict) -> dict:
+    n = sum(1 for m in records["metadatas"] if m["source"] == document.source)
+    return {"sha256": document.sha256, "title": document.title, "metadata": document.metadata, "chunks": n}
+
+
+def _write_chunks_and_lexical(version: Path, records: dict) -> None:
+    """All chunks in document order, and the BM25 indexes over their contextual text."""
+    rows = sorted(zip(records["ids"], records["metadatas"]), key=lambda r: (r[1]["source"], r[1]["index"]))
+    with (version / "chunks.jsonl").open("w", encoding="utf-8") as f:
+        for chunk_id, meta in rows:
+            f.write(json.dumps({"id": chunk_id, **meta}, ensure_ascii=False) + "\n")
+    lexical_dir = version / "lexical"
+    shutil.rmtree(lexical_dir, ignore_errors=True)
+    lexical_dir.mkdir()
+    texts = [f"{m['title']} | {m['section']} | {m['text']}" for _, m in rows]
+    LexicalIndex.build(texts, [r[0] for r in rows]).save(lexical_dir)
+
+
+def _write_documents(version: Path, documents: list[SourceDocument]) -> None:
+    """The normalised text of every document: what citations are verified against."""
+    with (version / "documents.jsonl").open("w", encoding="utf-8") as f:
+        for d in documents:
+            f.write(json.dumps({"source": d.source, "title": d.title, "text": d.text,
+                                "pages": d.pages, "metadata": d.metadata}, ensure_ascii=False) + "\n")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+# ------------------------------------------------------------ reading ----
+
+@dataclass
+class IndexHandle:
+    """A published index version, opened for reading."""
+
+    version: Path
+    manifest: dict
+    chunks: list[dict]  # document order; rows of the lexical index
+    lexical: LexicalIndex
+    client: object
+    settings: Settings
+
+    def store(self, embeddings):
+        return vector_store(self.client, self.settings, embeddings)
+
+    def documents(self) -> dict[str, dict]:
+        out = {}
+        with (self.version / "documents.jsonl").open(encoding="utf-8") as f:
+            for line in f:
+                row = json.loads(line)
+                out[row["source"]] = row
+        return out
+
+
+def open_index(settings: Settings) -> IndexHandle | None:
+    """The published index, or None if none was built yet."""
+    version = current_version(settings.index_dir)
+    if version is None:
+        return None
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    with (version / "chunks.jsonl").open(encoding="utf-8") as f:
+        chunks = [json.loads(line) for line in f]
+    return IndexHandle(version, manifest, chunks, LexicalIndex.load(version / "lexical"),
+                       chroma_client(version / "chroma"), settings)
+
+
+def ensure_index(settings: Settings, progress=None, out=sys.stderr) -> IndexHandle:
+    """Open the index, building it first when it is missing (chat/ask do this)."""
+    handle = open_index(settings)
+    if handle is None:
+        print("Chưa có chỉ mục — đang lập chỉ mục lần đầu…", file=out)
+        summary = build_index(settings, progress=progress)
+        for line in summary.lines():
+            print(line, file=out)
+        handle = open_index(settings)
+        assert handle is not None
+    return handle
