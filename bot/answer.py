@@ -1,0 +1,379 @@
+"""Stage 5 — answer: grounded, cited Vietnamese answers, or a plain "not covered".
+
+The chain is a LangChain runnable: prepare (clean the question, resolve a follow-up,
+recognise places and English) → retrieve (hybrid) → evidence gate → compose → cite.
+
+The default composer needs no LLM: it quotes the most relevant sentences and list items
+of the retrieved passages verbatim, opens with a lead-in naming the document and
+section, keeps a list whole when the question asks for one ("nhiệm vụ gì", "những gì",
+"hồ sơ gồm"), and puts [n] after every sentence. The evidence gate abstains when the
+passages do not cover the question's distinctive terms, or when the question names a
+place no document is about — scores alone cannot tell off-topic questions here.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+from langchain_core.runnables import RunnableLambda
+
+from .config import Settings
+from .index import IndexHandle, ensure_index
+from .questions import (STOPWORDS, BadQuestion, TermStats, clean_question, content_terms, expand, is_chitchat,
+                        is_english, places_in, standalone, translate_terms)
+from .retrieval import Hit, hybrid_search
+from .vietnamese import canonical, fold, lexical_tokens
+
+# Evidence gate: share of the question's distinctive terms (IDF-weighted) that the best
+# passage must contain. Measured on tests/eval/questions.jsonl (see README).
+COVERAGE_THRESHOLD = 0.55
+TOP_K = 6
+_LIST_QUESTION = re.compile(
+    r"nhiem vu|nhung gi|nhung viec|gom nhung|bao gom|gom gi|cac buoc|ho so|giai phap|lam gi|trach nhiem|"
+    r"duoc giao|quyen|nghia vu|nhung noi dung|cac chi tieu|muc tieu|tasks|duties|what must"
+)
+_SIGNER = re.compile(r"\b(?:ai|nguoi) (?:da )?ky\b|\bky ban hanh\b|\bky van ban\b|\bwho signed\b|\bnguoi ky\b")
+_ASKS_DATE = re.compile(r"\bngay nao\b|\bkhi nao\b|\bbao gio\b|\bthoi gian nao\b|\bhieu luc\b|\bwhen\b|\bdate\b")
+_ASKS_NUMBER = re.compile(r"\bbao nhieu\b|\bty le\b|\bphan tram\b|\bmay\b|\bhow many\b|\bhow much\b|\bso luong\b")
+_DATE = re.compile(r"ngày \d{1,2} tháng \d{1,2} năm \d{4}|\b\d{1,2}/\d{1,2}/\d{4}\b|\bngày \d{1,2}[-/]\d{1,2}[-/]\d{4}")
+_NUMBER = re.compile(r"\d")
+_QUESTION_WORDS = {"la", "gi", "nao", "bao", "nhieu", "the", "nhu", "sao", "co", "khong", "duoc", "ai", "o",
+                   "dau", "khi", "hay", "cho", "biet", "toi", "can", "phai", "lam", "hoi", "ban", "thi", "con"}
+_ITEM = re.compile(r"^(?:[-+*•]\s*|[a-zđ]\)\s|\d+(?:\.\d+)*\.\s?)")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"“(]?[A-ZĐÀ-Ỹ0-9])")
+_MARKER = re.compile(r"\s?\[(\d+)\]")
+
+NOT_COVERED = "Các văn bản hiện có không đề cập đến nội dung này, nên tôi không trả lời để tránh đưa thông tin không có căn cứ."
+CHITCHAT = ("Xin chào! Tôi là trợ lý tra cứu chính sách kinh tế tập thể, hợp tác xã. Tôi chỉ trả lời từ các văn bản "
+            "đã nạp, kèm trích dẫn. Bạn có thể hỏi, ví dụ: “Thành lập hợp tác xã cần ít nhất bao nhiêu thành viên?”")
+
+
+@dataclass
+class Citation:
+    id: int
+    source: str  # file name under documents/
+    title: str
+    section: str  # heading path
+    text: str  # the passage, verbatim from the normalised document
+    start: int
+    end: int
+    page: int | None = None
+    quotes: list[str] = field(default_factory=list)  # the sentences used from it
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    standalone_question: str = ""
+    related: list[dict] = field(default_factory=list)  # nearest passages when abstaining
+    error: str | None = None  # set when the question itself was unusable
+    retrieved: list[dict] = field(default_factory=list)  # ranked chunks (for evaluation)
+    latency_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self, debug: bool = False) -> dict:
+        data = {
+            "question": self.question, "answer": self.answer, "abstained": self.abstained,
+            "citations": [{"id": c.id, "source": c.source, "title": c.title, "section": c.section,
+                           "text": c.text, "page": c.page, "quotes": c.quotes} for c in self.citations],
+            "standalone_question": self.standalone_question, "related": self.related, "error": self.error,
+            "latency_ms": self.latency_ms,
+        }
+        if debug:
+            data["retrieved"] = self.retrieved
+        return data
+
+
+def cite(text: str, n: int) -> str:
+    """Put [n] after every sentence of a verbatim unit (a leading "3." is no sentence)."""
+    text = text.strip()
+    marker = _ITEM.match(text)
+    head, body = (text[:marker.end()], text[marker.end():]) if marker else ("", text)
+    parts = [p for p in _SENTENCE_END.split(body) if p]
+    return head + " ".join(f"{p} [{n}]" for p in parts)
+
+
+def strip_markers(text: str) -> str:
+    return _MARKER.sub("", text)
+
+
+class Assistant:
+    """Answers questions over an index; load once, ask many times."""
+
+    def __init__(self, settings: Settings, handle: IndexHandle | None = None, embeddings=None):
+        from .embeddings import load_embeddings
+
+        self.settings = settings
+        self.handle = handle or ensure_index(settings)
+        self.embeddings = embeddings or load_embeddings(settings)
+        self.chunks = self.handle.chunks
+        self.tokens = [set(lexical_tokens(f"{c['title']} | {c['section']} | {c['text']}", folded=True))
+                       for c in self.chunks]
+        self.terms = TermStats.from_texts([f"{c['title']} | {c['section']} | {c['text']}" for c in self.chunks])
+        self.documents = self.handle.manifest["documents"]
+        self.places: dict[str, set[str]] = {
+            source: set(places_in(f"{d['title']} {d.get('metadata', {}).get('place', '')}"))
+            for source, d in self.documents.items()
+        }
+        self.chain = (RunnableLambda(self._prepare) | RunnableLambda(self._retrieve)
+                      | RunnableLambda(self._gate) | RunnableLambda(self._compose))
+
+    # ------------------------------------------------------------------ API --
+
+    def ask(self, question: object, history: list[dict] | None = None,
+            sources: list[str] | None = None) -> Answer:
+        started = time.perf_counter()
+        try:
+            state = self.chain.invoke({"raw": question, "history": history or [], "sources": sources})
+        except BadQuestion as exc:
+            return Answer(question=str(question)[:200] if isinstance(question, str) else "", answer=str(exc),
+                          abstained=True, error=str(exc))
+        answer: Answer = state["answer"]
+        answer.latency_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
+        return answer
+
+    # ---------------------------------------------------------------- steps --
+
+    def _prepare(self, state: dict) -> dict:
+        question = clean_question(state["raw"])
+        full = standalone(question, state["history"])
+        english = is_english(full)
+        vietnamese = translate_terms(full) if english else full
+        lexical = f"{full} {vietnamese}" if english else expand(full)
+        named = places_in(full)
+        sources = state["sources"]
+        uncovered = [p for p in named if not any(p in places for places in self.places.values())]
+        narrowed = [s for s, places in self.places.items() if places & set(named)] if named and not uncovered else []
+        narrowed = narrowed or self._by_number(full)
+        if narrowed:
+            sources = [s for s in narrowed if not sources or s in sources] or sources
+        # place names already selected the documents: the evidence need not repeat them
+        drop = {t for p in named for t in fold(canonical(p)).split()} if narrowed else set()
+        terms = content_terms(expand(vietnamese, replace=True), drop)
+        return {**state, "question": question, "standalone": full, "lexical": lexical, "english": english,
+                "named": named, "uncovered": uncovered, "sources": sources, "terms": terms,
+                "folded": fold(canonical(f"{full} {vietnamese}"))}
+
+    def _by_number(self, question: str) -> list[str]:
+        """Documents whose number the question quotes ("công văn 2651", "41-CTr/TU")."""
+        c = canonical(question)
+        found = []
+        for source, doc in self.documents.items():
+            number = canonical(doc.get("metadata", {}).get("number", ""))
+            if not re.search(r"\d", number):
+                continue
+            head = number.split("/")[0]
+            keys = {number} | ({head} if len(re.sub(r"\D", "", head)) >= 3 or "-" in head else set())
+            if any(re.search(r"(?<![\w/])" + re.escape(k) + r"(?![\w])", c) for k in keys):
+                found.append(source)
+        return found
+
+    def _retrieve(self, state: dict) -> dict:
+        t = time.perf_counter()
+        hits = [] if is_chitchat(state["question"]) else hybrid_search(
+            self.handle, self.embeddings, state["standalone"], k=TOP_K, sources=state["sources"],
+            lexical_query=state["lexical"])
+        return {**state, "hits": hits, "retrieve_ms": round((time.perf_counter() - t) * 1000, 1)}
+
+    def coverage(self, terms: list[str], row: int) -> float:
+        """IDF-weighted share of the question's distinctive terms found in the passage
+        (title and heading path included)."""
+        weights = {t: self.terms.weight(t) for t in terms}
+        total = sum(weights.values())
+        if total <= 0:
+            return 0.0
+        return sum(w for t, w in weights.items() if t in self.tokens[row]) / total
+
+    def _label_match(self, row: int, folded_question: str) -> float:
+        """How much of the chunk's own heading the question names (agency questions)."""
+        section = self.chunks[row]["section"]
+        if not section:
+            return 0.0
+        label = re.sub(r"^[\w.]+\.\s*|^[a-zđ]\)\s*", "", section.split(" › ")[-1])
+        words = [w for w in fold(canonical(label)).replace("-", " ").split() if w not in STOPWORDS and w.isalpha()]
+        asked = set(folded_question.replace("-", " ").replace("?", " ").split())
+        return sum(w in asked for w in words) / len(words) if words else 0.0
+
+    def _gate(self, state: dict) -> dict:
+        hits: list[Hit] = state["hits"]
+        terms = state["terms"]
+        scored = [(self.coverage(terms, h.row), h) for h in hits]
+        best = max((c for c, _ in scored), default=0.0)
+        reason = None
+        if is_chitchat(state["question"]):
+            reason = "chitchat"
+        elif state["uncovered"]:
+            reason = "place"
+        elif _SIGNER.search(state["folded"]):
+            reason = None if len(state["sources"] or []) == 1 else "coverage"
+        elif not hits or best < COVERAGE_THRESHOLD:
+            reason = "coverage"
+        return {**state, "scored": scored, "best_coverage": best, "abstain": reason}
+
+    def _compose(self, state: dict) -> dict:
+        hits: list[Hit] = state["hits"]
+        retrieved = [{"source": self.chunks[h.row]["source"], "section": self.chunks[h.row]["section"],
+                      "index": self.chunks[h.row]["index"], "score": round(h.score, 5),
+                      "dense": None if h.dense is None else round(h.dense, 4), "lexical": round(h.lexical, 3)}
+                     for h in hits]
+        answer = Answer(question=state["question"], answer="", abstained=False,
+                        standalone_question=state["standalone"], retrieved=retrieved,
+                        latency_ms={"retrieve": state["retrieve_ms"]})
+        reason = state["abstain"]
+        if reason:
+            answer.abstained = True
+            if reason == "chitchat":
+                answer.answer = CHITCHAT
+            elif reason == "place":
+                have = sorted({p for places in self.places.values() for p in places})
+                answer.answer = (f"Các văn bản hiện có không có văn bản nào về {', '.join(state['uncovered'])}, "
+                                 f"nên tôi không trả lời để tránh dùng số liệu của địa phương khác. "
+                                 f"Hiện có văn bản của: {', '.join(have)}, cùng Luật Hợp tác xã 2023.")
+            else:
+                answer.answer = NOT_COVERED
+            answer.related = [{"source": self.chunks[h.row]["source"], "title": self.chunks[h.row]["title"],
+                               "section": self.chunks[h.row]["section"]} for h in hits[:3]] if reason == "coverage" else []
+            return {**state, "answer": answer}
+        if _SIGNER.search(state["folded"]):
+            self._write_signer(state["sources"][0], answer)
+        else:
+            self._write(state, answer)
+        return {**state, "answer": answer}
+
+    # ------------------------------------------------------------ composing --
+
+    def _units(self, row: int) -> list[tuple[int, str, bool]]:
+        """(offset in chunk, text, is_item) for each sentence or list item of a chunk."""
+        chunk = self.chunks[row]
+        label = chunk["section"].split(" › ")[-1].rstrip("…") if chunk["section"] else None
+        units = []
+        offset = 0
+        for line in chunk["text"].split("\n"):
+            here = offset
+            offset += len(line) + 1
+            if label and line.rstrip(":").startswith(label) and len(line) <= len(label) + 5:
+                continue  # the heading itself: named in the lead-in
+            if _ITEM.match(line) and len(line) < 900:
+                units.append((here, line, True))
+                continue
+            pos = 0
+            for part in _SENTENCE_END.split(line):
+                i = line.index(part, pos)
+                units.append((here + i, part, False))
+                pos = i + len(part)
+        return units
+
+    def _unit_score(self, terms: dict[str, float], text: str, total: float) -> float:
+        tokens = set(lexical_tokens(text, folded=True))
+        return sum(w for t, w in terms.items() if t in tokens) / total if total else 0.0
+
+    def _write(self, state: dict, answer: Answer) -> None:
+        folded_q = state["folded"]
+        # every question word but the pure question words scores sentences ("ít nhất" counts)
+        words = [t for t in lexical_tokens(expand(state["folded"], replace=True), folded=True)
+                 if not set(t.split("_")) <= _QUESTION_WORDS]
+        q_terms = {t: self.terms.weight(t) for t in dict.fromkeys(words + state["terms"])}
+        total = sum(q_terms.values())
+        wants_list = bool(_LIST_QUESTION.search(folded_q))
+        wants_date = bool(_ASKS_DATE.search(folded_q))
+        wants_number = bool(_ASKS_NUMBER.search(folded_q))
+
+        def unit_scores(row: int, units: list[tuple[int, str, bool]]) -> list[float]:
+            out = []
+            for u in units:
+                score = self._unit_score(q_terms, self.chunks[row]["section"] + " " + u[1], total)
+                if wants_date and _DATE.search(u[1]):
+                    score += 0.5
+                elif wants_number and _NUMBER.search(u[1]):
+                    score += 0.2
+                out.append(score)
+            return out
+
+        # candidate passages: those that pass the gate; ranked by their best sentence,
+        # how well their heading names what was asked, and their retrieval rank
+        candidates = []
+        for rank, (coverage, hit) in enumerate(state["scored"]):
+            if coverage < COVERAGE_THRESHOLD:
+                continue
+            units = self._units(hit.row)
+            if not units:
+                continue
+            scores = unit_scores(hit.row, units)
+            value = max(scores) + 0.5 * self._label_match(hit.row, folded_q) + 0.3 * coverage - 0.02 * rank
+            candidates.append((value, hit.row, units, scores))
+        candidates.sort(key=lambda c: -c[0])
+        picks: list[tuple[int, list[tuple[int, str, bool]]]] = []
+        if candidates and wants_list and sum(u[2] for u in candidates[0][2]) >= 2:
+            for row in self._same_section(candidates[0][1]):  # the whole list, even across chunks
+                picks.append((row, self._units(row)))
+        else:
+            for value, row, units, scores in candidates[:3]:
+                if value < 0.75 * candidates[0][0]:
+                    break
+                top = max(scores)
+                floor = max(0.3, 0.7 * top)
+                selected = [u for u, sc in zip(units, scores) if sc >= floor][:4]
+                if selected:
+                    picks.append((row, selected))
+                if len(picks) >= 2:
+                    break
+        if not picks:  # nothing scores: quote the start of the best-covered passage
+            row = max(state["scored"], key=lambda x: x[0])[1].row
+            picks = [(row, self._units(row)[:3])]
+        self._render(picks, answer)
+
+    def _same_section(self, row: int) -> list[int]:
+        """The chunk and its neighbours that continue the same section (a split list)."""
+        chunk = self.chunks[row]
+        if not chunk["section"]:
+            return [row]
+        rows = [row]
+        for step in (-1, 1):
+            r = row + step
+            while 0 <= r < len(self.chunks) and self.chunks[r]["source"] == chunk["source"] \
+                    and self.chunks[r]["section"] == chunk["section"]:
+                rows.append(r)
+                r += step
+        return sorted(rows)
+
+    def _render(self, picks: list[tuple[int, list[tuple[int, str, bool]]]], answer: Answer) -> None:
+        lines = []
+        for n, (row, selected) in enumerate(picks, start=1):
+            chunk = self.chunks[row]
+            doc = self.documents.get(chunk["source"], {})
+            name = doc.get("metadata", {}).get("short_title") or chunk["title"]
+            where = f", mục {' › '.join(chunk['section'].split(' › ')[-2:])}" if chunk["section"] else ""
+            lines.append(f"Theo {name}{where} [{n}]:")
+            for _, text, _ in selected:
+                bullet = "" if re.match(r"^[-+*•]\s", text) else "- "
+                lines.append(bullet + cite(text, n))
+            answer.citations.append(Citation(
+                id=n, source=chunk["source"], title=chunk["title"], section=chunk["section"],
+                text=chunk["text"], start=chunk["start"], end=chunk["end"], page=chunk.get("page"),
+                quotes=[u[1] for u in selected],
+            ))
+        answer.answer = "\n".join(lines)
+
+    def _write_signer(self, source: str, answer: Answer) -> None:
+        """Who signed: the signature lines after the distribution list of the document."""
+        rows = [i for i, c in enumerate(self.chunks) if c["source"] == source]
+        row = rows[-1]
+        lines = self.chunks[row]["text"].split("\n")
+        signature = []
+        offset = 0
+        for line in lines:
+            if not _ITEM.match(line) and not line.startswith("Nơi nhận") and offset > 0:
+                signature.append((offset, line, False))
+            elif signature:
+                signature = []
+            offset += len(line) + 1
+        if not signature:
+            answer.abstained = True
+            title = self.documents.get(source, {}).get("title", source)
+            answer.answer = f"{title} không ghi tên người ký trong phần văn bản hiện có."
+            return
+        self._render([(row, signature)], answer)
