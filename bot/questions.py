@@ -65,7 +65,7 @@ _ENGLISH_HINTS = {"what", "how", "who", "which", "the", "is", "are", "does", "do
 ENGLISH_STOPWORDS = _ENGLISH_HINTS | set("""
 when where why was were did me we our you your it its this that these those be been by with on at from
 as or and about there their have has get any must required require needs take takes under according
-s tell please give list
+s tell please give list on into than
 """.split())
 
 # Everyday words for what the documents say formally (query expansion for BM25 and the
@@ -106,14 +106,17 @@ def expand(text: str, replace: bool = False) -> str:
     return f"{text} {' '.join(extra)}" if extra else text
 
 
-# Words that carry no topic: question words, particles, pronouns, generic verbs.
-STOPWORDS = set("""
-la gi nao nhu the bao nhieu co khong nhung cac cua va cho ve theo thi sao con duoc de ai o dau khi
-hay biet toi muon can phai lam vay a xin hoi ban minh em anh chi viec nay do mot trong tai tu den
-voi se da dang bi boi hon nhat nhe a u ha oi day kia ay nhieu it gom bao thuoc nguoi dan nhu vay
-ra len xuong neu thi ma moi tung cung lai them nua cach nen vi sao tai sao noi quy dinh
-van ban nao dung khong phai the nao so duoc giao trach nhiem nhiem vu lo phu trach tram
+# Words that carry no topic: question words, particles, pronouns, generic verbs. Written
+# with accents: once folded, "hơn" and "hôn", "cần" and "cận" would collide, so accented
+# questions are checked against this list and unaccented ones against its folded form.
+STOPWORDS_ACCENTED = set("""
+là gì nào như thế bao nhiêu có không những các của và cho về theo thì sao còn được để ai ở đâu khi
+hay biết tôi muốn cần phải làm vậy à xin hỏi bạn mình em anh chị việc này đó một trong tại từ đến
+với sẽ đã đang bị bởi hơn nhất nhé ạ ừ hả ơi đây kia ấy nhiều ít gồm thuộc người ra lên xuống nếu
+mà mỗi từng cũng lại thêm nữa cách nên vì nói quy định văn bản đúng giao trách nhiệm nhiệm vụ lo
+phụ trách trăm
 """.split())
+STOPWORDS = {fold(w) for w in STOPWORDS_ACCENTED}
 # Domain words every document is full of: they never make a question answerable alone.
 GENERIC = set("""
 hop tac xa kinh te tap the lien hiep thanh vien to chuc tinh thanh pho ke hoach chuong trinh
@@ -131,6 +134,36 @@ _CHITCHAT = re.compile(
     r"^(?:xin chao|chao|hello|hi|cam on|thank|thanks|ban la ai|ban ten gi|who are you|tam biet|bye|ok|"
     r"alo|ban khoe khong|how are you)\b"
 )
+
+
+# Named legal instruments and taxes: "Luật Doanh nghiệp", "thuế thu nhập cá nhân", "Nghị
+# định 45". When the corpus never names the instrument, the question is not covered, however
+# many of its words the documents share.
+_INSTRUMENT = re.compile(
+    r"(?<!\w)(bo luat|luat|thue|nghi dinh|thong tu|quyet dinh|chi thi|nghi quyet|ket luan)\s+((?:so\s+)?[\w/.-]+(?:\s+[\w/.-]+){0,3})"
+)
+
+
+def named_instruments(question: str) -> list[tuple[str, str]]:
+    """(surface text, folded phrase) of each named instrument in the question."""
+    folded = fold(canonical(question))
+    out = []
+    for m in _INSTRUMENT.finditer(folded):
+        words = []
+        for w in m.group(2).split():
+            if w in STOPWORDS and not re.search(r"\d", w) and w != "so":
+                break
+            words.append(w)
+        numbered = [w for w in words if re.search(r"\d", w)]
+        if numbered:
+            phrase = numbered[0]
+        elif len(words) >= 2:
+            phrase = f"{m.group(1)} {' '.join(words)}"
+        else:
+            continue
+        end = m.start(2) + len(" ".join(words))
+        out.append((question[m.start():end], phrase))
+    return out
 
 
 class BadQuestion(ValueError):
@@ -154,9 +187,14 @@ def clean_question(raw: object) -> str:
     return text
 
 
+# English words that are also unaccented Vietnamese syllables ("the" = thế, "can" = cần).
+_AMBIGUOUS_ENGLISH = {"the", "can", "to", "do", "an", "a", "in", "i", "my"}
+
+
 def is_english(question: str) -> bool:
     words = re.findall(r"[a-z]+", question.lower())
-    return bool(words) and fold(question) == question and sum(w in _ENGLISH_HINTS for w in words) >= 2
+    hints = sum(w in ENGLISH_STOPWORDS and w not in _AMBIGUOUS_ENGLISH for w in words)
+    return bool(words) and fold(question) == question and hints >= 2
 
 
 def translate_terms(question: str) -> str:
@@ -250,12 +288,15 @@ class TermStats:
         return math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))
 
     def weight(self, token: str) -> float:
-        """IDF; a bigram never seen in the corpus weighs like its commoner half, since most
-        such bigrams merely straddle two phrases ("mục tiêu 2030"), while an unseen word
-        weighs the most — the corpus does not speak of it."""
-        if token in self.df or "_" not in token:
+        """IDF, with bigrams capped: a phrase is never more telling than its rarer word,
+        and a bigram never seen in the corpus weighs like its commoner word (most such
+        bigrams merely straddle two phrases, "mục tiêu 2030"). An unseen word weighs
+        the most — the corpus does not speak of it."""
+        if "_" not in token:
             return self.idf(token)
         a, b = token.split("_", 1)
+        if token in self.df:
+            return min(self.idf(token), max(self.idf(a), self.idf(b)))
         return min(self.idf(a), self.idf(b))
 
 
@@ -267,11 +308,12 @@ def content_terms(question: str, drop: set[str] | None = None) -> list[str]:
     otherwise (a place that selected the documents).
     """
     drop = drop or set()
-    syll = [t for t in lexical_tokens(question, folded=True) if "_" not in t]
-    keep = [t for t in syll if t not in STOPWORDS and t not in drop and not (len(t) == 1 and not t.isdigit())]
+    accented = [t for t in lexical_tokens(question) if "_" not in t]
+    stops = STOPWORDS_ACCENTED if has_diacritics(question) else STOPWORDS
+    syll = [fold(t) if t not in stops else "\x00" for t in accented]  # \x00 marks a stop word
+    keep = [t for t in syll if t != "\x00" and t not in drop and not (len(t) == 1 and not t.isdigit())]
     topical = [t for t in keep if t not in GENERIC]
-    pairs = [(a, b) for a, b in zip(syll, syll[1:]) if a not in STOPWORDS and b not in STOPWORDS
-             and a not in drop and b not in drop]
+    pairs = [(a, b) for a, b in zip(syll, syll[1:]) if "\x00" not in (a, b) and a not in drop and b not in drop]
     bigrams = [f"{a}_{b}" for a, b in pairs if not (a in GENERIC and b in GENERIC)]
     if not topical and not bigrams:
         topical, bigrams = keep, [f"{a}_{b}" for a, b in pairs]

@@ -66,7 +66,9 @@ def hybrid_search(handle: IndexHandle, embeddings, query: str, k: int = 6, candi
 
     # lexical rankings: folded always, accented when the user typed accents
     lexical_best = np.zeros(len(chunks), dtype=np.float32)
-    fields = [True, False] if has_diacritics(lexical_query) else [True]
+    # An accented query is ranked on both fields; an unaccented one on the folded field
+    # only, counted twice — the embeddings understand unaccented Vietnamese poorly.
+    fields = [True, False] if has_diacritics(lexical_query) else [True, True]
     for folded in fields:
         scores = np.where(allowed, handle.lexical.scores(lexical_query, folded=folded), 0.0)
         lexical_best = np.maximum(lexical_best, scores)
