@@ -21,7 +21,7 @@ from langchain_core.runnables import RunnableLambda
 
 from .config import Settings
 from .index import IndexHandle, ensure_index
-from .questions import (STOPWORDS, BadQuestion, TermStats, clean_question, content_terms, expand, is_chitchat,
+from .questions import (GENERIC, STOPWORDS, BadQuestion, TermStats, clean_question, content_terms, expand, is_chitchat,
                         is_english, named_instruments, places_in, standalone, translate_terms)
 from .retrieval import Hit, hybrid_search
 from .vietnamese import canonical, fold, lexical_tokens
@@ -32,8 +32,10 @@ COVERAGE_THRESHOLD = 0.55
 TOP_K = 6
 _LIST_QUESTION = re.compile(
     r"nhiem vu|nhung gi|nhung viec|gom nhung|bao gom|gom gi|cac buoc|ho so|giai phap|lam gi|trach nhiem|"
-    r"duoc giao|quyen|nghia vu|nhung noi dung|cac chi tieu|muc tieu|tasks|duties|what must"
+    r"duoc giao|quyen|nghia vu|nhung noi dung|tasks|duties|what must"
 )
+# "X là gì?", "thế nào là X", "what is X": looked up in the Law's definitions first
+_DEFINITION = re.compile(r"^(?:the nao la|khai niem|dinh nghia)\s+(.+?)\??$|^(.+?)\s+(?:la gi|nghia la gi|duoc hieu (?:la gi|nhu the nao))\s*\??$")
 _SIGNER = re.compile(r"\b(?:ai|nguoi) (?:da )?ky\b|\bky ban hanh\b|\bky van ban\b|\bwho signed\b|\bnguoi ky\b")
 _ASKS_DATE = re.compile(r"\bngay nao\b|\bkhi nao\b|\bbao gio\b|\bthoi gian nao\b|\bhieu luc\b|\bwhen\b|\bdate\b")
 _ASKS_NUMBER = re.compile(r"\bbao nhieu\b|\bty le\b|\bphan tram\b|\bmay\b|\bhow many\b|\bhow much\b|\bso luong\b")
@@ -42,6 +44,7 @@ _NUMBER = re.compile(r"\d")
 _QUESTION_WORDS = {"la", "gi", "nao", "bao", "nhieu", "the", "nhu", "sao", "co", "khong", "duoc", "ai", "o",
                    "dau", "khi", "hay", "cho", "biet", "toi", "can", "phai", "lam", "hoi", "ban", "thi", "con"}
 _ITEM = re.compile(r"^(?:[-+*•]\s*|[a-zđ]\)\s|\d+(?:\.\d+)*\.\s?)")
+_BULLET = re.compile(r"^[-+*•]\s")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"“(]?[A-ZĐÀ-Ỹ0-9])")
 _MARKER = re.compile(r"\s?\[(\d+)\]")
 
@@ -198,7 +201,8 @@ class Assistant:
         if not section:
             return 0.0
         label = re.sub(r"^[\w.]+\.\s*|^[a-zđ]\)\s*", "", section.split(" › ")[-1])
-        words = [w for w in fold(canonical(label)).replace("-", " ").split() if w not in STOPWORDS and w.isalpha()]
+        words = [w for w in fold(canonical(label)).replace("-", " ").split()
+                 if w not in STOPWORDS and w not in GENERIC and w.isalpha()]
         asked = set(folded_question.replace("-", " ").replace("?", " ").split())
         return sum(w in asked for w in words) / len(words) if words else 0.0
 
@@ -253,8 +257,11 @@ class Assistant:
             answer.related = [{"source": self.chunks[h.row]["source"], "title": self.chunks[h.row]["title"],
                                "section": self.chunks[h.row]["section"]} for h in hits[:3]] if reason == "coverage" else []
             return {**state, "answer": answer}
+        definition = self._definition(state["standalone"])
         if _SIGNER.search(state["folded"]):
             self._write_signer(state["sources"][0], answer)
+        elif definition:
+            self._render([definition], answer)
         else:
             self._write(state, answer)
         return {**state, "answer": answer}
@@ -262,24 +269,42 @@ class Assistant:
     # ------------------------------------------------------------ composing --
 
     def _units(self, row: int) -> list[tuple[int, str, bool]]:
-        """(offset in chunk, text, is_item) for each sentence or list item of a chunk."""
+        """(offset in chunk, text, is_item) for each sentence or list item of a chunk.
+
+        A short item that introduces bullets ("a) Đến năm 2030" then "- …") forms one
+        unit with them, so the targets are quoted together with what they are targets for.
+        """
         chunk = self.chunks[row]
         label = chunk["section"].split(" › ")[-1].rstrip("…") if chunk["section"] else None
-        units = []
+        lines = chunk["text"].split("\n")
+        starts = []
         offset = 0
-        for line in chunk["text"].split("\n"):
-            here = offset
+        for line in lines:
+            starts.append(offset)
             offset += len(line) + 1
+        units = []
+        i = 0
+        while i < len(lines):
+            line, here = lines[i], starts[i]
             if label and line.rstrip(":").startswith(label) and len(line) <= len(label) + 5:
+                i += 1
                 continue  # the heading itself: named in the lead-in
+            bullets = 0
+            while i + 1 + bullets < len(lines) and _BULLET.match(lines[i + 1 + bullets]):
+                bullets += 1
+            if _ITEM.match(line) and not _BULLET.match(line) and len(line) <= 120 and bullets:
+                units.append((here, "\n".join(lines[i:i + 1 + bullets]), True))
+                i += 1 + bullets
+                continue
             if _ITEM.match(line) and len(line) < 900:
                 units.append((here, line, True))
-                continue
-            pos = 0
-            for part in _SENTENCE_END.split(line):
-                i = line.index(part, pos)
-                units.append((here + i, part, False))
-                pos = i + len(part)
+            else:
+                pos = 0
+                for part in _SENTENCE_END.split(line):
+                    j = line.index(part, pos)
+                    units.append((here + j, part, False))
+                    pos = j + len(part)
+            i += 1
         return units
 
     def _unit_score(self, terms: dict[str, float], text: str, total: float) -> float:
@@ -318,7 +343,7 @@ class Assistant:
             if not units:
                 continue
             scores = unit_scores(hit.row, units)
-            value = max(scores) + 0.5 * self._label_match(hit.row, folded_q) + 0.3 * coverage - 0.02 * rank
+            value = 0.6 * max(scores) + 0.4 * coverage + 0.3 * self._label_match(hit.row, folded_q) - 0.02 * rank
             candidates.append((value, hit.row, units, scores))
         candidates.sort(key=lambda c: -c[0])
         picks: list[tuple[int, list[tuple[int, str, bool]]]] = []
@@ -340,6 +365,23 @@ class Assistant:
             row = max(state["scored"], key=lambda x: x[0])[1].row
             picks = [(row, self._units(row)[:3])]
         self._render(picks, answer)
+
+    def _definition(self, question: str) -> tuple[int, list[tuple[int, str, bool]]] | None:
+        """A definition ("21.Tổ hợp tác là tổ chức…") of the term a "X là gì?" question asks."""
+        m = _DEFINITION.match(fold(canonical(question)).strip())
+        if not m:
+            return None
+        term = (m.group(1) or m.group(2)).strip(" ?")
+        if len(term) < 3:
+            return None
+        pattern = re.compile(r"^(?:\d+\.\s*)?" + re.escape(term) + r" la ")
+        for row, chunk in enumerate(self.chunks):
+            offset = 0
+            for line in chunk["text"].split("\n"):
+                if pattern.match(fold(canonical(line))):
+                    return row, [(offset, line, True)]
+                offset += len(line) + 1
+        return None
 
     def _same_section(self, row: int) -> list[int]:
         """The chunk and its neighbours that continue the same section (a split list)."""
@@ -364,8 +406,9 @@ class Assistant:
             where = f", mục {' › '.join(chunk['section'].split(' › ')[-2:])}" if chunk["section"] else ""
             lines.append(f"Theo {name}{where} [{n}]:")
             for _, text, _ in selected:
-                bullet = "" if re.match(r"^[-+*•]\s", text) else "- "
-                lines.append(bullet + cite(text, n))
+                for line in text.split("\n"):
+                    bullet = "" if _BULLET.match(line) else "- "
+                    lines.append(bullet + cite(line, n))
             answer.citations.append(Citation(
                 id=n, source=chunk["source"], title=chunk["title"], section=chunk["section"],
                 text=chunk["text"], start=chunk["start"], end=chunk["end"], page=chunk.get("page"),
