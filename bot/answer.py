@@ -21,7 +21,7 @@ from langchain_core.runnables import RunnableLambda
 
 from .config import Settings
 from .index import IndexHandle, ensure_index
-from .questions import (GENERIC, STOPWORDS, BadQuestion, TermStats, clean_question, content_terms, expand, is_chitchat,
+from .questions import (GENERIC, STOPWORDS_ACCENTED, BadQuestion, TermStats, clean_question, content_terms, expand, is_chitchat,
                         is_english, named_instruments, places_in, standalone, translate_terms)
 from .retrieval import Hit, hybrid_search
 from .vietnamese import canonical, fold, lexical_tokens
@@ -196,15 +196,20 @@ class Assistant:
         return sum(w for t, w in weights.items() if t in self.tokens[row]) / total
 
     def _label_match(self, row: int, folded_question: str) -> float:
-        """How much of the chunk's own heading the question names (agency questions)."""
+        """How much of the chunk's own headings (the last two of its path) the question
+        names: "Liên minh Hợp tác xã tỉnh" for agency questions, "Điều 30. Điều kiện…"."""
         section = self.chunks[row]["section"]
         if not section:
             return 0.0
-        label = re.sub(r"^[\w.]+\.\s*|^[a-zđ]\)\s*", "", section.split(" › ")[-1])
-        words = [w for w in fold(canonical(label)).replace("-", " ").split()
-                 if w not in STOPWORDS and w not in GENERIC and w.isalpha()]
         asked = set(folded_question.replace("-", " ").replace("?", " ").split())
-        return sum(w in asked for w in words) / len(words) if words else 0.0
+        best = 0.0
+        for label in section.split(" › ")[-2:]:
+            label = re.sub(r"^[\w.]+\.\s*|^[a-zđ]\)\s*", "", label)
+            words = [fold(w) for w in canonical(label).replace("-", " ").split()
+                     if w not in STOPWORDS_ACCENTED and fold(w) not in GENERIC and w.isalpha()]
+            if words:
+                best = max(best, sum(w in asked for w in words) / len(words))
+        return best
 
     def _gate(self, state: dict) -> dict:
         hits: list[Hit] = state["hits"]
@@ -343,7 +348,9 @@ class Assistant:
             if not units:
                 continue
             scores = unit_scores(hit.row, units)
-            value = 0.6 * max(scores) + 0.4 * coverage + 0.3 * self._label_match(hit.row, folded_q) - 0.02 * rank
+            # a list question ("X có nhiệm vụ gì?") is about the section headed X
+            label_weight = 0.8 if wants_list else 0.3
+            value = max(scores) + 0.3 * coverage + label_weight * self._label_match(hit.row, folded_q) - 0.02 * rank
             candidates.append((value, hit.row, units, scores))
         candidates.sort(key=lambda c: -c[0])
         picks: list[tuple[int, list[tuple[int, str, bool]]]] = []
@@ -356,7 +363,8 @@ class Assistant:
                     break
                 top = max(scores)
                 floor = max(0.3, 0.7 * top)
-                selected = [u for u, sc in zip(units, scores) if sc >= floor][:4]
+                best_units = sorted((sc, k) for k, sc in enumerate(scores) if sc >= floor)[::-1][:4]
+                selected = [units[k] for _, k in sorted(best_units, key=lambda x: x[1])]
                 if selected:
                     picks.append((row, selected))
                 if len(picks) >= 2:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -40,6 +41,94 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assistant(args: argparse.Namespace):
+    from .answer import Assistant
+    from .index import ensure_index
+
+    settings = _settings(args)
+    return Assistant(settings, ensure_index(settings))
+
+
+def _print_answer(answer, as_json: bool, out=sys.stdout) -> None:
+    if as_json:
+        out.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+        out.flush()
+        return
+    print(answer.answer, file=out)
+    if answer.citations:
+        print("\nNguồn:", file=out)
+        for c in answer.citations:
+            where = f" — {c.section}" if c.section else ""
+            print(f"[{c.id}] {c.title}{where} ({c.source})", file=out)
+    elif answer.related:
+        print("\nĐoạn gần nhất (không đủ căn cứ để trả lời):", file=out)
+        for r in answer.related:
+            print(f"- {r['title']} — {r['section'] or '(phần mở đầu)'}", file=out)
+
+
+def _batch_line(line: str, number: int) -> tuple[object, list | None, str | None]:
+    """Parse one JSON Lines request; returns (question, history, error)."""
+    try:
+        request = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, None, f"Dòng {number}: JSON không hợp lệ ({exc.msg}, cột {exc.colno})."
+    if not isinstance(request, dict) or "question" not in request:
+        return None, None, f"Dòng {number}: cần một đối tượng JSON có trường \"question\"."
+    history = request.get("history")
+    if history is not None and not (isinstance(history, list) and all(
+            isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
+            for m in history)):
+        return request.get("question"), None, (
+            f"Dòng {number}: \"history\" phải là danh sách {{\"role\": \"user\"|\"assistant\", \"content\": chuỗi}}.")
+    return request["question"], history, None
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .answer import Answer
+
+    history = None
+    if args.history:
+        try:
+            history = json.loads(Path(args.history).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            print(f"Không đọc được tệp lịch sử {args.history}: {exc}", file=sys.stderr)
+            return 2
+    assistant = _assistant(args)
+    if args.question is not None:
+        _print_answer(assistant.ask(args.question, history, args.source or None), args.json)
+        return 0
+    if not args.json:
+        print("Thiếu câu hỏi. Dùng: python -m bot ask \"CÂU HỎI\", hoặc --json để đọc JSON Lines từ stdin.",
+              file=sys.stderr)
+        return 2
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        question, hist, error = _batch_line(line, number)
+        if error:
+            q = question if isinstance(question, str) else ""
+            _print_answer(Answer(question=q, answer=error, abstained=True, error=error), True)
+            continue
+        _print_answer(assistant.ask(question, hist if hist is not None else history, args.source or None), True)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate, load_questions
+
+    try:
+        questions = load_questions(Path(args.file))
+    except (OSError, ValueError) as exc:
+        print(f"Không đọc được bộ câu hỏi: {exc}", file=sys.stderr)
+        return 2
+    report = evaluate(_assistant(args), questions)
+    if args.json:
+        print(json.dumps({"metrics": report.metrics, "rows": report.rows}, ensure_ascii=False, indent=1))
+    else:
+        print("\n".join(report.lines()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý chính sách kinh tế tập thể")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,6 +139,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="lập lại từ đầu, bỏ qua chỉ mục cũ")
     p.add_argument("--quiet", action="store_true", help="không hiện thanh tiến trình")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="hỏi một câu (hoặc nhiều câu JSON Lines từ stdin với --json)")
+    p.add_argument("question", nargs="?", help="câu hỏi; bỏ trống cùng --json để đọc JSON Lines từ stdin")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON (một dòng mỗi câu hỏi)")
+    p.add_argument("--history", help="tệp JSON: danh sách {role, content} của hội thoại trước")
+    p.add_argument("--source", action="append", help="chỉ tìm trong tài liệu này (lặp lại được)")
+    p.add_argument("--documents", help="thư mục tài liệu")
+    p.add_argument("--index", help="thư mục chỉ mục")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="đánh giá trên một bộ câu hỏi JSON Lines")
+    p.add_argument("file", help="tệp JSON Lines câu hỏi (ví dụ tests/eval/questions.jsonl)")
+    p.add_argument("--json", action="store_true", help="in toàn bộ kết quả dạng JSON")
+    p.add_argument("--documents", help="thư mục tài liệu")
+    p.add_argument("--index", help="thư mục chỉ mục")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 
