@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from langchain_core.runnables import RunnableLambda
 
@@ -77,6 +78,8 @@ class Answer:
     error: str | None = None  # set when the question itself was unusable
     retrieved: list[dict] = field(default_factory=list)  # ranked chunks (for evaluation)
     latency_ms: dict[str, float] = field(default_factory=dict)
+    mode: str = "extractive"  # "extractive" | "llm" | "extractive-fallback" | "abstained"
+    llm_dropped: int = 0  # LLM sentences removed by verification
 
     def to_json(self, debug: bool = False) -> dict:
         data = {
@@ -84,7 +87,7 @@ class Answer:
             "citations": [{"id": c.id, "source": c.source, "title": c.title, "section": c.section,
                            "text": c.text, "page": c.page, "quotes": c.quotes} for c in self.citations],
             "standalone_question": self.standalone_question, "related": self.related, "error": self.error,
-            "latency_ms": self.latency_ms,
+            "mode": self.mode, "latency_ms": self.latency_ms,
         }
         if debug:
             data["retrieved"] = self.retrieved
@@ -124,8 +127,15 @@ class Assistant:
         }
         self.corpus_folded = " ".join(
             fold(canonical(re.sub(r"\s+", " ", d["text"]))) for d in self.handle.documents().values())
-        self.chain = (RunnableLambda(self._prepare) | RunnableLambda(self._retrieve)
-                      | RunnableLambda(self._gate) | RunnableLambda(self._compose))
+        self.llm = None
+        if settings.llm_url:
+            from .llm import chat_model
+
+            self.llm = chat_model(settings.llm_url, settings.llm_model, settings.llm_api_key,
+                                  settings.llm_timeout, settings.llm_max_tokens)
+        self.extractive = (RunnableLambda(self._prepare) | RunnableLambda(self._retrieve)
+                           | RunnableLambda(self._gate) | RunnableLambda(self._compose))
+        self.chain = self.extractive | RunnableLambda(self._generate)
 
     # ------------------------------------------------------------------ API --
 
@@ -136,10 +146,37 @@ class Assistant:
             state = self.chain.invoke({"raw": question, "history": history or [], "sources": sources})
         except BadQuestion as exc:
             return Answer(question=str(question)[:200] if isinstance(question, str) else "", answer=str(exc),
-                          abstained=True, error=str(exc))
+                          abstained=True, error=str(exc), mode="abstained")
         answer: Answer = state["answer"]
         answer.latency_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
         return answer
+
+    def stream(self, question: object, history: list[dict] | None = None,
+               sources: list[str] | None = None) -> Iterator[tuple[str, Answer | None]]:
+        """Yield ``(text so far, None)`` as the answer grows, then ``(final text, Answer)``.
+
+        With an LLM, only verified sentences are shown while it writes; if too little
+        survives, the extractive answer replaces them at the end.
+        """
+        started = time.perf_counter()
+        try:
+            state = self.extractive.invoke({"raw": question, "history": history or [], "sources": sources})
+        except BadQuestion as exc:
+            answer = Answer(question=str(question)[:200] if isinstance(question, str) else "", answer=str(exc),
+                            abstained=True, error=str(exc), mode="abstained")
+            yield answer.answer, answer
+            return
+        answer: Answer = state["answer"]
+        if self.llm is None or answer.abstained:
+            shown = ""
+            for line in answer.answer.split("\n"):
+                shown = f"{shown}\n{line}" if shown else line
+                yield shown, None
+        else:
+            for shown in self._llm_stream(state):
+                yield shown, None
+        answer.latency_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
+        yield answer.answer, answer
 
     # ---------------------------------------------------------------- steps --
 
@@ -185,6 +222,56 @@ class Assistant:
             self.handle, self.embeddings, state["standalone"], k=TOP_K, sources=state["sources"],
             lexical_query=state["lexical"])
         return {**state, "hits": hits, "retrieve_ms": round((time.perf_counter() - t) * 1000, 1)}
+
+    def _generate(self, state: dict) -> dict:
+        """The optional LLM step (a no-op without ``BOT_LLM``)."""
+        if self.llm is not None and not state["answer"].abstained:
+            for _ in self._llm_stream(state):
+                pass
+        return state
+
+    def _llm_stream(self, state: dict) -> Iterator[str]:
+        """Stream verified LLM sentences; fall back to the extractive answer at the end."""
+        from .llm import Passage, generate, verify
+
+        t = time.perf_counter()
+        answer: Answer = state["answer"]
+        extractive_text, extractive_citations = answer.answer, list(answer.citations)
+        passages = [Passage(c.id, c.title, c.section, c.text) for c in extractive_citations]
+        by_id = {c.id: c.text for c in extractive_citations}
+        raw, shown, kept_lines, dropped = "", "", [], 0
+        try:
+            for delta in generate(self.llm, state["standalone"], passages):
+                raw += delta
+                # verify each sentence as soon as it is complete
+                while True:
+                    m = re.search(r"[.!?\n](?:\s*\[\d+\])*\s", raw)
+                    if not m:
+                        break
+                    piece, raw = raw[:m.end()], raw[m.end():]
+                    text, _, d = verify(piece, by_id)
+                    dropped += d
+                    if text:
+                        kept_lines.append(text)
+                        shown = "\n".join(kept_lines)
+                        yield shown
+            text, _, d = verify(raw, by_id)
+            dropped += d
+            if text:
+                kept_lines.append(text)
+        except Exception as exc:  # endpoint down, timeout, bad response: extractive answer stands
+            answer.error = f"LLM không phản hồi ({exc.__class__.__name__}); dùng câu trả lời trích dẫn."
+            kept_lines = []
+        answer.latency_ms["llm"] = round((time.perf_counter() - t) * 1000, 1)
+        answer.llm_dropped = dropped
+        final = "\n".join(kept_lines)
+        cited = {int(n) for n in re.findall(r"\[(\d+)\]", final)}
+        if not kept_lines or len(kept_lines) < dropped:
+            answer.answer, answer.citations, answer.mode = extractive_text, extractive_citations, "extractive-fallback"
+        else:
+            answer.answer, answer.mode = final, "llm"
+            answer.citations = [c for c in extractive_citations if c.id in cited]
+        yield answer.answer
 
     def coverage(self, terms: list[str], row: int) -> float:
         """IDF-weighted share of the question's distinctive terms found in the passage
@@ -246,7 +333,7 @@ class Assistant:
                         latency_ms={"retrieve": state["retrieve_ms"]})
         reason = state["abstain"]
         if reason:
-            answer.abstained = True
+            answer.abstained, answer.mode = True, "abstained"
             if reason == "chitchat":
                 answer.answer = CHITCHAT
             elif reason == "place":
@@ -438,7 +525,7 @@ class Assistant:
                 signature = []
             offset += len(line) + 1
         if not signature:
-            answer.abstained = True
+            answer.abstained, answer.mode = True, "abstained"
             title = self.documents.get(source, {}).get("title", source)
             answer.answer = f"{title} không ghi tên người ký trong phần văn bản hiện có."
             return

@@ -55,6 +55,13 @@ class Settings:
     chunk_max_chars: int = field(default_factory=lambda: int(_env("BOT_CHUNK_MAX_CHARS", "1400")))
     max_file_mb: float = field(default_factory=lambda: float(_env("BOT_MAX_FILE_MB", "20")))
     collection: str = field(default_factory=lambda: _env("BOT_COLLECTION", "kttt"))
+    # Optional LLM answerer: base URL of an OpenAI-compatible endpoint (empty = off, the
+    # default extractive answerer needs none), e.g. http://127.0.0.1:8080/v1
+    llm_url: str = field(default_factory=lambda: _env("BOT_LLM", ""))
+    llm_model: str = field(default_factory=lambda: _env("BOT_LLM_MODEL", "local"))
+    llm_api_key: str = field(default_factory=lambda: _env("BOT_LLM_API_KEY", "sk-no-key-required"))
+    llm_timeout: float = field(default_factory=lambda: float(_env("BOT_LLM_TIMEOUT", "60")))
+    llm_max_tokens: int = field(default_factory=lambda: int(_env("BOT_LLM_MAX_TOKENS", "400")))
 
     def with_(self, **changes: object) -> "Settings":
         """A copy with some fields changed (CLI flags override the environment)."""

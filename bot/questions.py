@@ -180,6 +180,8 @@ def clean_question(raw: object) -> str:
             "Vui lòng rút gọn câu hỏi.".replace(",", ".")
         )
     text = re.sub(r"\s+", " ", _CONTROL.sub(" ", nfc(raw))).strip()
+    if not text and raw.strip():
+        raise BadQuestion("Câu hỏi chỉ có ký tự không in được — vui lòng nhập nội dung cần hỏi.")
     if not text:
         raise BadQuestion("Câu hỏi trống — vui lòng nhập nội dung cần hỏi.")
     if not any(ch.isalnum() for ch in text):

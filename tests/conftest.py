@@ -47,3 +47,12 @@ def small_corpus(tmp_path):
     for name in ("quang-nam_cong-van-2651-ubnd-ktn_2020.txt", "cam-ranh_ke-hoach-thuc-hien-ctr-46.md"):
         shutil.copy(DOCUMENTS / name, folder / name)
     return folder
+
+
+@pytest.fixture(scope="session")
+def assistant(corpus_index, embeddings):
+    """The default (extractive, offline) assistant over the corpus index."""
+    from bot.answer import Assistant
+
+    settings, _, handle = corpus_index
+    return Assistant(settings, handle, embeddings)
