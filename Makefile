@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 # The CPU wheel; a bare "torch" requirement would pull a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: run test index install install-test clean
+.PHONY: run test index install install-test browser clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,13 @@ run: $(VENV)/.installed
 index: $(VENV)/.installed
 	$(PY) -m bot index
 
-test: $(VENV)/.installed-test
+# The browser tests drive Debian's Chromium (Playwright cannot download its own here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(VENV)/.installed-test browser
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 
 clean:

@@ -63,6 +63,14 @@ class Settings:
     llm_timeout: float = field(default_factory=lambda: float(_env("BOT_LLM_TIMEOUT", "60")))
     llm_max_tokens: int = field(default_factory=lambda: int(_env("BOT_LLM_MAX_TOKENS", "400")))
 
+    # The chat (Gradio). Binding anywhere but loopback is the operator's explicit choice.
+    host: str = field(default_factory=lambda: _env("BOT_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(_env("BOT_PORT", "7860")))
+    # Uploading documents and re-indexing from the page; switch off for public deployments.
+    allow_upload: bool = field(default_factory=lambda: _env("BOT_ALLOW_UPLOAD", "1").lower() not in ("0", "false", "no"))
+    feedback_log: Path = field(default_factory=lambda: _path("BOT_FEEDBACK_LOG", ROOT / "feedback" / "feedback.jsonl"))
+    concurrency: int = field(default_factory=lambda: int(_env("BOT_CONCURRENCY", "2")))
+
     def with_(self, **changes: object) -> "Settings":
         """A copy with some fields changed (CLI flags override the environment)."""
         return replace(self, **changes)  # type: ignore[arg-type]

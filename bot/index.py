@@ -407,7 +407,20 @@ def ensure_index(settings: Settings, progress=None, out=sys.stderr) -> IndexHand
     handle = open_index(settings)
     if handle is None:
         print("Chưa có chỉ mục — đang lập chỉ mục lần đầu…", file=out)
+        bar = None
+        if progress is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=0, unit="tài liệu", desc="Lập chỉ mục", file=out)
+
+            def progress(source: str, done: int, total: int) -> None:
+                bar.total, bar.n = total, done
+                bar.set_postfix_str(source[-40:])
+                bar.refresh()
+
         summary = build_index(settings, progress=progress)
+        if bar is not None:
+            bar.close()
         for line in summary.lines():
             print(line, file=out)
         handle = open_index(settings)
