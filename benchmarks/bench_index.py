@@ -55,9 +55,8 @@ def main() -> None:
     builds, noop = [], []
     with tempfile.TemporaryDirectory() as tmp:
         s = settings.with_(index_dir=Path(tmp))
-        for i in range(args.repeat):
-            summary = build_index(s, rebuild=True, embeddings=embeddings)
-            builds.append(summary.seconds)
+        for _ in range(args.repeat):
+            builds.append(build_index(s, rebuild=True, embeddings=embeddings).seconds)
         for _ in range(5):
             noop.append(build_index(s, embeddings=embeddings).seconds)
     build_s = statistics.median(builds)

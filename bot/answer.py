@@ -94,6 +94,12 @@ class Answer:
         return data
 
 
+def _refused(question: object, exc: BadQuestion) -> Answer:
+    """The answer to an unusable question: what was wrong with it (echo kept short)."""
+    echo = question[:200] if isinstance(question, str) else ""
+    return Answer(question=echo, answer=str(exc), abstained=True, error=str(exc), mode="abstained")
+
+
 def cite(text: str, n: int) -> str:
     """Put [n] after every sentence of a verbatim unit (a leading "3." is no sentence)."""
     text = text.strip()
@@ -145,8 +151,7 @@ class Assistant:
         try:
             state = self.chain.invoke({"raw": question, "history": history or [], "sources": sources})
         except BadQuestion as exc:
-            return Answer(question=str(question)[:200] if isinstance(question, str) else "", answer=str(exc),
-                          abstained=True, error=str(exc), mode="abstained")
+            return _refused(question, exc)
         answer: Answer = state["answer"]
         answer.latency_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
         return answer
@@ -162,8 +167,7 @@ class Assistant:
         try:
             state = self.extractive.invoke({"raw": question, "history": history or [], "sources": sources})
         except BadQuestion as exc:
-            answer = Answer(question=str(question)[:200] if isinstance(question, str) else "", answer=str(exc),
-                            abstained=True, error=str(exc), mode="abstained")
+            answer = _refused(question, exc)
             yield answer.answer, answer
             return
         answer: Answer = state["answer"]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from pathlib import Path
 
 import docx
 import pytest
 
-from bot.documents import UnreadableError, clean_lines, decode_bytes, load_document, load_documents
+from bot.documents import UnreadableError, clean_lines, decode_bytes, load_documents
 
 from .conftest import DOCUMENTS
 
