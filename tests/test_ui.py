@@ -8,6 +8,7 @@ of the main states go to tests/artifacts/ (not committed).
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -192,4 +193,4 @@ def test_gradio_client_named_endpoint_streams(app):
     content = history[-1]["content"]
     text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
     assert "[1]" in text and "tổng kết 20 năm" in text
-    assert "quang-nam_cong-van-2651-ubnd-ktn_2020.txt" in panel and box == ""
+    assert "quang-nam_cong-van-2651-ubnd-ktn_2020.txt" in html.unescape(panel) and box == ""
