@@ -37,6 +37,7 @@ _LIST_QUESTION = re.compile(
 )
 # "X là gì?", "thế nào là X", "what is X": looked up in the Law's definitions first
 _DEFINITION = re.compile(r"^(?:the nao la|khai niem|dinh nghia)\s+(.+?)\??$|^(.+?)\s+(?:la gi|nghia la gi|duoc hieu (?:la gi|nhu the nao))\s*\??$")
+_DUTY_QUESTION = re.compile(r"nhiem vu|duoc giao|trach nhiem|lam gi|phai lam|chu tri|tasks|duties")
 _SIGNER = re.compile(r"\b(?:ai|nguoi) (?:da )?ky\b|\bky ban hanh\b|\bky van ban\b|\bwho signed\b|\bnguoi ky\b")
 _ASKS_DATE = re.compile(r"\bngay nao\b|\bkhi nao\b|\bbao gio\b|\bthoi gian nao\b|\bhieu luc\b|\bwhen\b|\bdate\b")
 _ASKS_NUMBER = re.compile(r"\bbao nhieu\b|\bty le\b|\bphan tram\b|\bmay\b|\bhow many\b|\bhow much\b|\bso luong\b")
@@ -78,7 +79,7 @@ class Answer:
     error: str | None = None  # set when the question itself was unusable
     retrieved: list[dict] = field(default_factory=list)  # ranked chunks (for evaluation)
     latency_ms: dict[str, float] = field(default_factory=dict)
-    mode: str = "extractive"  # "extractive" | "llm" | "extractive-fallback" | "abstained"
+    mode: str = "extractive"  # "extractive" | "directory" | "llm" | "extractive-fallback" | "abstained"
     llm_dropped: int = 0  # LLM sentences removed by verification
 
     def to_json(self, debug: bool = False) -> dict:
@@ -131,6 +132,7 @@ class Assistant:
             source: set(places_in(f"{d['title']} {d.get('metadata', {}).get('place', '')}"))
             for source, d in self.documents.items()
         }
+        self.directory = self.handle.directory()
         self.corpus_folded = " ".join(
             fold(canonical(re.sub(r"\s+", " ", d["text"]))) for d in self.handle.documents().values())
         self.llm = None
@@ -200,10 +202,14 @@ class Assistant:
         # place names already selected the documents: the evidence need not repeat them
         drop = {t for p in named for t in fold(canonical(p)).split()} if narrowed else set()
         terms = content_terms(expand(vietnamese, replace=True), drop)
+        duties = []
+        if _DUTY_QUESTION.search(fold(canonical(full))):
+            duties = self.directory.find(full, sources)[1]
         unknown = [surface for surface, phrase in named_instruments(full)
                    if not re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", self.corpus_folded)]
         return {**state, "question": question, "standalone": full, "lexical": lexical, "english": english,
                 "named": named, "uncovered": uncovered, "unknown": unknown, "sources": sources, "terms": terms,
+                "duties": duties,
                 "folded": fold(canonical(f"{full} {vietnamese}"))}
 
     def _by_number(self, question: str) -> list[str]:
@@ -320,6 +326,8 @@ class Assistant:
             reason = "place"
         elif state["unknown"]:
             reason = "instrument"
+        elif state["duties"]:
+            reason = None  # the directory holds this agency's assignments
         elif _SIGNER.search(state["folded"]):
             reason = None if len(state["sources"] or []) == 1 else "coverage"
         elif not hits or best < COVERAGE_THRESHOLD:
@@ -354,7 +362,9 @@ class Assistant:
                                "section": self.chunks[h.row]["section"]} for h in hits[:3]] if reason == "coverage" else []
             return {**state, "answer": answer}
         definition = self._definition(state["standalone"])
-        if _SIGNER.search(state["folded"]):
+        if state["duties"]:
+            self._write_duties(state["duties"], answer)
+        elif _SIGNER.search(state["folded"]):
             self._write_signer(state["sources"][0], answer)
         elif definition:
             self._render([definition], answer)
@@ -514,6 +524,29 @@ class Assistant:
                 quotes=[u[1] for u in selected],
             ))
         answer.answer = "\n".join(lines)
+
+    def _write_duties(self, duties: list, answer: Answer) -> None:
+        """Every task of the agency from the directory, grouped by document and section."""
+        texts = {s: d["text"] for s, d in self.handle.documents().items()}
+        groups: dict[tuple[str, str], list] = {}
+        for d in duties:
+            groups.setdefault((d.source, d.section), []).append(d)
+        lines = []
+        for n, ((source, section), items) in enumerate(groups.items(), start=1):
+            start, end = min(d.start for d in items), max(d.end for d in items)
+            doc = self.documents.get(source, {})
+            name = doc.get("metadata", {}).get("short_title") or items[0].title
+            where = f", mục {' › '.join(section.split(' › ')[-2:])}" if section else ""
+            lines.append(f"Theo {name}{where} [{n}]:")
+            for d in items:
+                for line in d.task.split("\n"):
+                    lines.append(("" if _BULLET.match(line) else "- ") + cite(line, n))
+            answer.citations.append(Citation(
+                id=n, source=source, title=items[0].title, section=section, text=texts[source][start:end],
+                start=start, end=end, quotes=[d.task for d in items],
+            ))
+        answer.answer = "\n".join(lines)
+        answer.mode = "directory"
 
     def _write_signer(self, source: str, answer: Answer) -> None:
         """Who signed: the signature lines after the distribution list of the document."""

@@ -9,6 +9,7 @@ Layout of ``index/``::
     v-<id>/lexical/      bm25s indexes: accented syllables+bigrams, and accent-folded
     v-<id>/manifest.json documents (hash, title, metadata), skipped files, settings
     v-<id>/chunks.jsonl  every chunk in document order (the lexical index's row order)
+    v-<id>/duties.jsonl  the duties directory: who must do what (bot/duties.py)
 
 A run copies the published version into a new folder, brings it up to date there, and
 only then rewrites ``CURRENT``. A crash (even ``kill -9``) at any point leaves the
@@ -328,6 +329,9 @@ def build_index(
         }
         _write_json(version / "manifest.json", manifest)
         _write_documents(version, documents)
+        from .duties import build_directory, save_directory
+
+        save_directory(build_directory(documents), version / "duties.jsonl")
         _publish(index_dir, version)
         _collect_garbage(index_dir, keep={version.name} | ({published.name} if published else set()))
         summary.version = version.name
@@ -380,6 +384,18 @@ class IndexHandle:
 
     def store(self, embeddings):
         return vector_store(self.client, self.settings, embeddings)
+
+    def directory(self):
+        """The duties directory (who must do what), extracted when the version was built."""
+        from .documents import SourceDocument
+        from .duties import build_directory, load_directory
+
+        path = self.version / "duties.jsonl"
+        if path.exists():
+            return load_directory(path)
+        return build_directory([SourceDocument(source=s, title=d["title"], text=d["text"], sha256="",
+                                               metadata=d.get("metadata", {}), pages=d.get("pages", []))
+                                for s, d in self.documents().items()])
 
     def documents(self) -> dict[str, dict]:
         out = {}
