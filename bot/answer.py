@@ -188,6 +188,7 @@ class Assistant:
 
     def _prepare(self, state: dict) -> dict:
         question = clean_question(state["raw"])
+        filtered = bool(state["sources"])
         full = standalone(question, state["history"])
         english = is_english(full)
         vietnamese = translate_terms(full) if english else full
@@ -202,14 +203,16 @@ class Assistant:
         # place names already selected the documents: the evidence need not repeat them
         drop = {t for p in named for t in fold(canonical(p)).split()} if narrowed else set()
         terms = content_terms(expand(vietnamese, replace=True), drop)
-        duties = []
+        duties, unassigned = [], None
         if _DUTY_QUESTION.search(fold(canonical(full))):
             duties = self.directory.find(full, sources)[1]
+            if not duties and not english:
+                unassigned = self.directory.named_agency(full)
         unknown = [surface for surface, phrase in named_instruments(full)
                    if not re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", self.corpus_folded)]
         return {**state, "question": question, "standalone": full, "lexical": lexical, "english": english,
                 "named": named, "uncovered": uncovered, "unknown": unknown, "sources": sources, "terms": terms,
-                "duties": duties,
+                "duties": duties, "unassigned": unassigned, "filtered": filtered,
                 "folded": fold(canonical(f"{full} {vietnamese}"))}
 
     def _by_number(self, question: str) -> list[str]:
@@ -328,6 +331,8 @@ class Assistant:
             reason = "instrument"
         elif state["duties"]:
             reason = None  # the directory holds this agency's assignments
+        elif state["unassigned"]:
+            reason = "unassigned"
         elif _SIGNER.search(state["folded"]):
             reason = None if len(state["sources"] or []) == 1 else "coverage"
         elif not hits or best < COVERAGE_THRESHOLD:
@@ -353,6 +358,9 @@ class Assistant:
                 answer.answer = (f"Các văn bản hiện có không có văn bản nào về {', '.join(state['uncovered'])}, "
                                  f"nên tôi không trả lời để tránh dùng số liệu của địa phương khác. "
                                  f"Hiện có văn bản của: {', '.join(have)}, cùng Luật Hợp tác xã 2023.")
+            elif reason == "unassigned":
+                answer.answer = (f"Các văn bản hiện có không giao nhiệm vụ nào cho {state['unassigned']}"
+                                 f"{' trong văn bản đã chọn' if state['filtered'] else ''}.")
             elif reason == "instrument":
                 answer.answer = (f"Các văn bản hiện có không nhắc đến {', '.join(state['unknown'])}, nên tôi không "
                                  "trả lời để tránh đưa thông tin không có căn cứ.")

@@ -129,6 +129,46 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_duties(args: argparse.Namespace) -> int:
+    from .index import ensure_index, open_index
+
+    settings = _settings(args)
+    handle = open_index(settings) or ensure_index(settings)
+    directory = handle.directory()
+    sources = args.document or None
+    if sources:
+        known = set(handle.manifest["documents"])
+        unknown = [s for s in sources if s not in known]
+        if unknown:
+            print(f"Không có tài liệu: {', '.join(unknown)}. Có: {', '.join(sorted(known))}", file=sys.stderr)
+            return 2
+    if args.agency is None:
+        rows = [{"agency": a, "place": p, "tasks": n} for a, p, n in directory.agencies()
+                if not sources or any(d.source in sources and d.agency == a for d in directory.duties)]
+        if args.json:
+            print(json.dumps({"agencies": rows}, ensure_ascii=False, indent=1))
+        else:
+            for r in rows:
+                print(f"{r['tasks']:3d}  {r['agency']} — {r['place']}")
+        return 0
+    matches, duties = directory.find(args.agency, sources)
+    if args.json:
+        print(json.dumps({"agency": args.agency, "matches": matches, "duties": [d.to_json() for d in duties]},
+                         ensure_ascii=False, indent=1))
+        return 0
+    if not duties:
+        print(f"Các văn bản hiện có không giao nhiệm vụ nào cho «{args.agency}».")
+        return 0
+    current = None
+    for d in duties:
+        if (d.source, d.section) != current:
+            current = (d.source, d.section)
+            print(f"\n{d.title} — {d.section or '(phần mở đầu)'} [{d.source}]")
+        extra = f"; hạn: {d.deadline}" if d.deadline else ""
+        print(f"  • ({d.role}{extra}) {d.task}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý chính sách kinh tế tập thể")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--documents", help="thư mục tài liệu")
     p.add_argument("--index", help="thư mục chỉ mục")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("duties", help="danh mục nhiệm vụ: cơ quan nào được giao việc gì")
+    p.add_argument("agency", nargs="?", help="tên cơ quan (bỏ trống: danh sách cơ quan và số nhiệm vụ)")
+    p.add_argument("--document", action="append", help="chỉ trong tài liệu này (lặp lại được)")
+    p.add_argument("--json", action="store_true", help="in dạng JSON")
+    p.add_argument("--documents", help="thư mục tài liệu")
+    p.add_argument("--index", help="thư mục chỉ mục")
+    p.set_defaults(func=cmd_duties)
 
     p = sub.add_parser("eval", help="đánh giá trên một bộ câu hỏi JSON Lines")
     p.add_argument("file", help="tệp JSON Lines câu hỏi (ví dụ tests/eval/questions.jsonl)")

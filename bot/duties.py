@@ -220,6 +220,12 @@ class Directory:
             entry[1] += 1
         return sorted(((name, place, n) for (_, place), (name, n) in counts.items()), key=lambda x: (-x[2], x[0]))
 
+    def named_agency(self, query: str) -> str | None:
+        """The agency a question names, as typed ("Sở Công Thương"), or None."""
+        m = re.search(r"(?<!\w)((?:Sở|Phòng|Ban|Trung tâm|Liên minh|Ủy ban|Uỷ ban|UBND|Đảng đoàn|Bộ)\s[^?,;:.]{2,80}?)"
+                      r"(?=\s+(?:có|được|phải|làm|chủ trì|thì|ở|tại|của)\b|[?,;:.]|$)", query)
+        return m.group(1).strip() if m else None
+
     def find(self, query: str, sources: list[str] | None = None) -> tuple[list[str], list[Duty]]:
         """Duties of the agency the query names ("Sở KH&ĐT Quảng Nam", accents optional).
 

@@ -204,6 +204,35 @@ class ChatService:
             f.write(json.dumps(entry, ensure_ascii=False) + "\n")
         return "Cảm ơn góp ý của bạn — đã ghi lại." if liked is not None else "Đã bỏ đánh giá."
 
+    # -------------------------------------------------------------- duties --
+
+    DUTY_HEADERS = ["Cơ quan", "Địa bàn", "Vai trò", "Nhiệm vụ (nguyên văn)", "Thời hạn", "Văn bản", "Mục"]
+
+    def agency_choices(self) -> list[str]:
+        return [f"{name} — {place}" for name, place, _ in self.assistant.directory.agencies()]
+
+    def duties(self, query: str | None, sources: list[str] | None) -> tuple[str, list[list], str | None]:
+        """Status line, table rows and a CSV file for the agency asked about."""
+        import csv
+        import tempfile
+
+        query = (query or "").replace(" — ", " ").strip()
+        if not query:
+            return "Chọn hoặc gõ tên cơ quan.", [], None
+        matches, duties = self.assistant.directory.find(query, sources or None)
+        if not duties:
+            return f"Các văn bản hiện có không giao nhiệm vụ nào cho «{esc(query)}».", [], None
+        rows = [[d.agency, d.place, d.role, d.task, d.deadline or "", d.title, d.section] for d in duties]
+        handle = tempfile.NamedTemporaryFile("w", suffix=".csv", prefix="nhiem-vu-", delete=False,
+                                             encoding="utf-8-sig", newline="")
+        with handle:
+            writer = csv.writer(handle)
+            writer.writerow(self.DUTY_HEADERS + ["Tệp"])
+            for d, row in zip(duties, rows):
+                writer.writerow(row + [d.source])
+        docs = len({d.source for d in duties})
+        return f"{len(duties)} nhiệm vụ trong {docs} văn bản.", rows, handle.name
+
     # ----------------------------------------------------------- documents --
 
     def documents_table(self) -> list[list]:
@@ -303,6 +332,26 @@ def build_ui(service: ChatService):
                     comment = gr.Textbox(label="Góp ý (không bắt buộc) — rồi bấm Thích / Không thích dưới câu trả lời", lines=2)
                     feedback_status = gr.Markdown("")
 
+        with gr.Tab("Tra cứu nhiệm vụ"):
+            gr.Markdown("Mọi nhiệm vụ các văn bản giao cho một cơ quan, nguyên văn, kèm văn bản và mục.")
+            with gr.Row():
+                agency = gr.Dropdown(choices=service.agency_choices(), value=None, allow_custom_value=True,
+                                     label="Cơ quan (chọn hoặc gõ, ví dụ: Sở Kế hoạch và Đầu tư Quảng Nam)",
+                                     scale=3, elem_id="agency")
+                duty_docs = gr.Dropdown(choices=service.choices(), value=[], multiselect=True,
+                                        label="Chỉ trong văn bản", scale=2)
+                lookup = gr.Button("Tra cứu", variant="primary", scale=1, elem_id="lookup")
+            duty_status = gr.Markdown("", elem_id="duty-status")
+            duty_table = gr.Dataframe(headers=service.DUTY_HEADERS, interactive=False, wrap=True, elem_id="duty-table")
+            export = gr.DownloadButton("Tải CSV", value=None, elem_id="export")
+
+            def on_lookup(query, sources):
+                status, rows, path = service.duties(query, sources)
+                return status, rows, gr.update(value=path, visible=path is not None)
+
+            lookup.click(on_lookup, [agency, duty_docs], [duty_status, duty_table, export], api_name="duties")
+            agency.select(on_lookup, [agency, duty_docs], [duty_status, duty_table, export], api_visibility="private")
+
         with gr.Tab("Tài liệu"):
             table = gr.Dataframe(value=service.documents_table(), interactive=False, wrap=True,
                                  headers=["Văn bản", "Cơ quan ban hành", "Số", "Ngày", "Số đoạn", "Tệp"])
@@ -315,9 +364,10 @@ def build_ui(service: ChatService):
 
                 def on_upload(paths, progress=gr.Progress()):
                     message = service.upload(paths, progress)
-                    return message, service.documents_table(), gr.update(choices=service.choices())
+                    return (message, service.documents_table(), gr.update(choices=service.choices()),
+                            gr.update(choices=service.agency_choices()))
 
-                add.click(on_upload, [files], [upload_status, table, doc_filter], api_visibility="private",
+                add.click(on_upload, [files], [upload_status, table, doc_filter, agency], api_visibility="private",
                           concurrency_limit=1)
             else:
                 gr.Markdown("Tải tài liệu lên đã bị tắt trên máy chủ này.")

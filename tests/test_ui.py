@@ -194,3 +194,19 @@ def test_gradio_client_named_endpoint_streams(app):
     text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
     assert "[1]" in text and "tổng kết 20 năm" in text
     assert "quang-nam_cong-van-2651-ubnd-ktn_2020.txt" in html.unescape(panel) and box == ""
+
+
+def test_duties_tab_lists_every_task_and_exports_csv(page):
+    page.get_by_role("tab", name="Tra cứu nhiệm vụ").click()
+    page.locator("#agency input").fill("Sở Kế hoạch và Đầu tư Quảng Nam")
+    page.keyboard.press("Escape")
+    page.click("#lookup")
+    page.wait_for_function("document.querySelector('#duty-status').innerText.includes('nhiệm vụ trong')",
+                           timeout=60_000)
+    assert "4 nhiệm vụ trong 1 văn bản" in page.locator("#duty-status").inner_text()
+    assert "tổng kết 20 năm" in page.locator("#duty-table").inner_text()
+    with page.expect_download() as download:
+        page.click("#export")
+    rows = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0].startswith("Cơ quan,Địa bàn,Vai trò") and len(rows) >= 5
+    page.screenshot(path=str(ARTIFACTS / "6-duties.png"), full_page=True)
