@@ -232,7 +232,7 @@ class Directory:
         Returns the normalised names matched and their duties in document order.
         """
         places = places_in(query)
-        q = agency_key(query)
+        q = agency_key(self.named_agency(query) or query)  # "Ủy ban nhân dân các huyện ở …" → the name
         for place in places:
             q = re.sub(r"(?<!\w)(?:tinh |thanh pho |tp\.? )?" + re.escape(fold(canonical(place))) + r"(?!\w)", " ", q)
         q = re.sub(r"\b(?:co nhiem vu gi|nhiem vu cua|nhiem vu|duoc giao|nhung gi|gi|la|cua|o|tai|co|trach nhiem)\b",
