@@ -37,6 +37,8 @@ _LIST_QUESTION = re.compile(
 )
 # "X là gì?", "thế nào là X", "what is X": looked up in the Law's definitions first
 _DEFINITION = re.compile(r"^(?:the nao la|khai niem|dinh nghia)\s+(.+?)\??$|^(.+?)\s+(?:la gi|nghia la gi|duoc hieu (?:la gi|nhu the nao))\s*\??$")
+_COMPARE = re.compile(r"\bso sanh\b|\bdoi chieu\b|\bcompare\b|\bbang (?:muc|chi) tieu\b")
+_YEARS = re.compile(r"\b(2025|2030|2045)\b")
 _DUTY_QUESTION = re.compile(r"nhiem vu|duoc giao|trach nhiem|lam gi|phai lam|chu tri|tasks|duties")
 _SIGNER = re.compile(r"\b(?:ai|nguoi) (?:da )?ky\b|\bky ban hanh\b|\bky van ban\b|\bwho signed\b|\bnguoi ky\b")
 _ASKS_DATE = re.compile(r"\bngay nao\b|\bkhi nao\b|\bbao gio\b|\bthoi gian nao\b|\bhieu luc\b|\bwhen\b|\bdate\b")
@@ -79,7 +81,7 @@ class Answer:
     error: str | None = None  # set when the question itself was unusable
     retrieved: list[dict] = field(default_factory=list)  # ranked chunks (for evaluation)
     latency_ms: dict[str, float] = field(default_factory=dict)
-    mode: str = "extractive"  # "extractive" | "directory" | "llm" | "extractive-fallback" | "abstained"
+    mode: str = "extractive"  # extractive | directory | targets | llm | extractive-fallback | abstained
     llm_dropped: int = 0  # LLM sentences removed by verification
 
     def to_json(self, debug: bool = False) -> dict:
@@ -133,6 +135,7 @@ class Assistant:
             for source, d in self.documents.items()
         }
         self.directory = self.handle.directory()
+        self.targets = self.handle.targets()
         self.corpus_folded = " ".join(
             fold(canonical(re.sub(r"\s+", " ", d["text"]))) for d in self.handle.documents().values())
         self.llm = None
@@ -208,11 +211,15 @@ class Assistant:
             duties = self.directory.find(full, sources)[1]
             if not duties and not english:
                 unassigned = self.directory.named_agency(full)
+        compare = None
+        if _COMPARE.search(fold(canonical(full))) and not uncovered:
+            years = _YEARS.findall(full)
+            compare = (int(years[0]) if years else 2030, named)
         unknown = [surface for surface, phrase in named_instruments(full)
                    if not re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", self.corpus_folded)]
         return {**state, "question": question, "standalone": full, "lexical": lexical, "english": english,
                 "named": named, "uncovered": uncovered, "unknown": unknown, "sources": sources, "terms": terms,
-                "duties": duties, "unassigned": unassigned, "filtered": filtered,
+                "duties": duties, "unassigned": unassigned, "filtered": filtered, "compare": compare,
                 "folded": fold(canonical(f"{full} {vietnamese}"))}
 
     def _by_number(self, question: str) -> list[str]:
@@ -329,6 +336,8 @@ class Assistant:
             reason = "place"
         elif state["unknown"]:
             reason = "instrument"
+        elif state["compare"] and self._comparison(state)[0]:
+            reason = None  # the targets table answers it
         elif state["duties"]:
             reason = None  # the directory holds this agency's assignments
         elif state["unassigned"]:
@@ -370,7 +379,9 @@ class Assistant:
                                "section": self.chunks[h.row]["section"]} for h in hits[:3]] if reason == "coverage" else []
             return {**state, "answer": answer}
         definition = self._definition(state["standalone"])
-        if state["duties"]:
+        if state["compare"] and self._comparison(state)[0]:
+            self._write_comparison(state, answer)
+        elif state["duties"]:
             self._write_duties(state["duties"], answer)
         elif _SIGNER.search(state["folded"]):
             self._write_signer(state["sources"][0], answer)
@@ -532,6 +543,22 @@ class Assistant:
                 quotes=[u[1] for u in selected],
             ))
         answer.answer = "\n".join(lines)
+
+    def _comparison(self, state: dict):
+        from .targets import markdown_table
+
+        year, places = state["compare"]
+        return markdown_table(self.targets, year, state["filtered"] and state["sources"] or None, places or None)
+
+    def _write_comparison(self, state: dict, answer: Answer) -> None:
+        """Targets side by side: documents as columns, indicators as rows, each cell cited."""
+        table, passages = self._comparison(state)
+        year = state["compare"][0]
+        answer.answer = f"Theo các văn bản đã nạp, chỉ tiêu đến năm {year}:\n{table}"
+        for n, t in enumerate(passages, start=1):
+            answer.citations.append(Citation(id=n, source=t.source, title=t.title, section=t.section, text=t.passage,
+                                             start=t.start, end=t.end, quotes=[t.passage]))
+        answer.mode = "targets"
 
     def _write_duties(self, duties: list, answer: Answer) -> None:
         """Every task of the agency from the directory, grouped by document and section."""

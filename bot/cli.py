@@ -169,6 +169,28 @@ def cmd_duties(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_targets(args: argparse.Namespace) -> int:
+    from .index import ensure_index, open_index
+    from .targets import markdown_table
+
+    settings = _settings(args)
+    handle = open_index(settings) or ensure_index(settings)
+    targets = [t for t in handle.targets() if (args.year is None or t.year == args.year)
+               and (not args.document or t.source in args.document)]
+    if args.json:
+        print(json.dumps({"targets": [t.to_json() for t in targets]}, ensure_ascii=False, indent=1))
+        return 0
+    if not targets:
+        print("Không có chỉ tiêu nào" + (f" cho năm {args.year}" if args.year else "") + ".")
+        return 0
+    for year in sorted({t.year for t in targets}):
+        table, passages = markdown_table(targets, year)
+        print(f"\n{table}\n")
+        for n, t in enumerate(passages, start=1):
+            print(f"[{n}] {t.title} — {t.section} ({t.source}): {t.passage}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý chính sách kinh tế tập thể")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -196,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--documents", help="thư mục tài liệu")
     p.add_argument("--index", help="thư mục chỉ mục")
     p.set_defaults(func=cmd_duties)
+
+    p = sub.add_parser("targets", help="bảng chỉ tiêu (2025/2030/2045) của các văn bản, so sánh theo địa phương")
+    p.add_argument("--year", type=int, help="chỉ năm này (ví dụ 2030)")
+    p.add_argument("--document", action="append", help="chỉ trong tài liệu này (lặp lại được)")
+    p.add_argument("--json", action="store_true", help="in dạng JSON")
+    p.add_argument("--documents", help="thư mục tài liệu")
+    p.add_argument("--index", help="thư mục chỉ mục")
+    p.set_defaults(func=cmd_targets)
 
     p = sub.add_parser("eval", help="đánh giá trên một bộ câu hỏi JSON Lines")
     p.add_argument("file", help="tệp JSON Lines câu hỏi (ví dụ tests/eval/questions.jsonl)")

@@ -50,9 +50,15 @@ def citation_problems(answer: Answer, documents: dict[str, dict]) -> list[str]:
                 problems.append(f"câu trích của [{c.id}] không có trong đoạn nguồn")
     if not answer.abstained:
         passages = [c.text for c in answer.citations]
+        by_id = {c.id: c.text for c in answer.citations}
         for line in answer.answer.split("\n"):
             if line.startswith("Theo ") and line.rstrip().endswith(":"):
                 continue  # the lead-in names the document and section
+            if line.startswith("|"):  # a comparison table: every cited value is in its passage
+                for value, n in re.findall(r"([^|;\[\]]+?)\s*\[(\d+)\]", line):
+                    if value.strip() not in by_id.get(int(n), ""):
+                        problems.append(f"giá trị «{value.strip()}» không có trong nguồn [{n}]")
+                continue
             body = strip_markers(line)
             body = re.sub(r"^- ", "", body).strip()
             for sentence in filter(None, (s.strip() for s in re.split(r"(?<=[.!?…;])\s+", body))):

@@ -10,6 +10,7 @@ Layout of ``index/``::
     v-<id>/manifest.json documents (hash, title, metadata), skipped files, settings
     v-<id>/chunks.jsonl  every chunk in document order (the lexical index's row order)
     v-<id>/duties.jsonl  the duties directory: who must do what (bot/duties.py)
+    v-<id>/targets.jsonl quantitative targets of the plans (bot/targets.py)
 
 A run copies the published version into a new folder, brings it up to date there, and
 only then rewrites ``CURRENT``. A crash (even ``kill -9``) at any point leaves the
@@ -332,6 +333,9 @@ def build_index(
         from .duties import build_directory, save_directory
 
         save_directory(build_directory(documents), version / "duties.jsonl")
+        from .targets import build_targets, save_targets
+
+        save_targets(build_targets(documents), version / "targets.jsonl")
         _publish(index_dir, version)
         _collect_garbage(index_dir, keep={version.name} | ({published.name} if published else set()))
         summary.version = version.name
@@ -387,15 +391,25 @@ class IndexHandle:
 
     def directory(self):
         """The duties directory (who must do what), extracted when the version was built."""
-        from .documents import SourceDocument
         from .duties import build_directory, load_directory
 
         path = self.version / "duties.jsonl"
         if path.exists():
             return load_directory(path)
-        return build_directory([SourceDocument(source=s, title=d["title"], text=d["text"], sha256="",
-                                               metadata=d.get("metadata", {}), pages=d.get("pages", []))
-                                for s, d in self.documents().items()])
+        return build_directory(self._source_documents())
+
+    def _source_documents(self):
+        from .documents import SourceDocument
+
+        return [SourceDocument(source=s, title=d["title"], text=d["text"], sha256="", metadata=d.get("metadata", {}),
+                               pages=d.get("pages", [])) for s, d in self.documents().items()]
+
+    def targets(self):
+        """Quantitative targets of the plans (bot/targets.py), extracted when the version was built."""
+        from .targets import build_targets, load_targets
+
+        path = self.version / "targets.jsonl"
+        return load_targets(path) if path.exists() else build_targets(self._source_documents())
 
     def documents(self) -> dict[str, dict]:
         out = {}

@@ -49,6 +49,8 @@ CSS = """
 .tl-passage {white-space: pre-line; font-size: 0.92em; margin: 6px 0 0 0; padding-left: 8px; border-left: 3px solid #cbd5e1;}
 .tl-passage mark {background: #fde68a;}
 .tl-meta {color: #6b7280; font-size: 0.85em;}
+.tl-table {border-collapse: collapse; font-size: 0.9em;}
+.tl-table th, .tl-table td {border: 1px solid #e5e7eb; padding: 4px 8px; text-align: left;}
 """
 
 # Characters the chat's Markdown renderer would interpret: written as entities instead.
@@ -109,10 +111,23 @@ def _lines_html(text: str, tooltips: dict[int, str]) -> str:
         return re.sub(r"&#91;(\d+)&#93;", lambda m: (
             f'<span class="tl-ref" title="{tooltips.get(int(m.group(1)), "")}">[{m.group(1)}]</span>'), escaped)
 
-    out, items = [], []
+    out, items, rows = [], [], []
+
+    def flush_table() -> None:
+        if rows:
+            cells = [[c.strip() for c in r.strip().strip("|").split("|")] for r in rows if not set(r) <= set("|-: ")]
+            head = "".join(f"<th>{esc(c)}</th>" for c in cells[0])
+            body = "".join("<tr>" + "".join(f"<td>{refs(esc(c))}</td>" for c in r) + "</tr>" for r in cells[1:])
+            out.append(f'<table class="tl-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+            rows.clear()
+
     for line in text.split("\n"):
         if not line.strip():
             continue
+        if line.startswith("|"):
+            rows.append(line)
+            continue
+        flush_table()
         if line.startswith(("- ", "+ ", "* ")):
             items.append(f"<li>{refs(esc(line[2:]))}</li>")
             continue
@@ -122,6 +137,7 @@ def _lines_html(text: str, tooltips: dict[int, str]) -> str:
         out.append(f"<p>{refs(esc(line))}</p>")
     if items:
         out.append("<ul>" + "".join(items) + "</ul>")
+    flush_table()
     return "".join(out)
 
 
