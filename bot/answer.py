@@ -424,11 +424,17 @@ class Assistant:
             if _ITEM.match(line) and len(line) < 900:
                 units.append((here, line, True))
             else:
-                pos = 0
+                pos, pending = 0, None
                 for part in _SENTENCE_END.split(line):
                     j = line.index(part, pos)
-                    units.append((here + j, part, False))
                     pos = j + len(part)
+                    if pending is not None:  # "3." alone is a clause number, not a sentence
+                        j, part = pending, line[pending:pos]
+                        pending = None
+                    if re.fullmatch(r"\d+(?:\.\d+)*\.|[a-zđ]\)", part.strip()):
+                        pending = j
+                        continue
+                    units.append((here + j, part, False))
             i += 1
         return units
 

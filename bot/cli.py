@@ -191,6 +191,27 @@ def cmd_targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_brief(args: argparse.Namespace) -> int:
+    from .briefing import build_briefing
+
+    assistant = _assistant(args)
+    briefing = build_briefing(assistant, args.topic, args.source or None)
+    if args.format == "docx":
+        if not args.output:
+            print("Định dạng docx cần -o TỆP.docx", file=sys.stderr)
+            return 2
+        Path(args.output).write_bytes(briefing.docx())
+        print(f"Đã ghi {args.output}" + ("" if briefing.covered else f" — {briefing.message}"))
+        return 0
+    text = briefing.markdown()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"Đã ghi {args.output}" + ("" if briefing.covered else f" — {briefing.message}"))
+    else:
+        print(text, end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý chính sách kinh tế tập thể")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -226,6 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--documents", help="thư mục tài liệu")
     p.add_argument("--index", help="thư mục chỉ mục")
     p.set_defaults(func=cmd_targets)
+
+    p = sub.add_parser("brief", help="soạn đề cương tập huấn có trích dẫn về một chủ đề")
+    p.add_argument("topic", help="chủ đề, ví dụ: \"chuyển đổi số trong hợp tác xã\"")
+    p.add_argument("--source", action="append", help="chỉ dùng tài liệu này (lặp lại được)")
+    p.add_argument("--format", choices=["md", "docx"], default="md")
+    p.add_argument("-o", "--output", help="tệp kết quả (mặc định: in Markdown ra màn hình)")
+    p.add_argument("--documents", help="thư mục tài liệu")
+    p.add_argument("--index", help="thư mục chỉ mục")
+    p.set_defaults(func=cmd_brief)
 
     p = sub.add_parser("eval", help="đánh giá trên một bộ câu hỏi JSON Lines")
     p.add_argument("file", help="tệp JSON Lines câu hỏi (ví dụ tests/eval/questions.jsonl)")

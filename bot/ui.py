@@ -249,6 +249,24 @@ class ChatService:
         docs = len({d.source for d in duties})
         return f"{len(duties)} nhiệm vụ trong {docs} văn bản.", rows, handle.name
 
+    # ------------------------------------------------------------ briefing --
+
+    def brief(self, topic: str, sources: list[str] | None) -> tuple[str, str | None, str | None]:
+        """Markdown preview (escaped) and the .md / .docx files of a briefing."""
+        import tempfile
+
+        from .briefing import build_briefing
+
+        briefing = build_briefing(self.assistant, topic or "", sources or None)
+        text = briefing.markdown()
+        if not briefing.covered:
+            return f'<div class="tl-abstain">⚠️ {esc(briefing.message)}</div>', None, None
+        folder = Path(tempfile.mkdtemp(prefix="tai-lieu-"))
+        md, docx_path = folder / "tai-lieu-tap-huan.md", folder / "tai-lieu-tap-huan.docx"
+        md.write_text(text, encoding="utf-8")
+        docx_path.write_bytes(briefing.docx())
+        return _briefing_html(text), str(md), str(docx_path)
+
     # ----------------------------------------------------------- documents --
 
     def documents_table(self) -> list[list]:
@@ -305,6 +323,27 @@ class ChatService:
         lines += [f"Bỏ qua {esc(s.source)}: {esc(s.reason)}" for s in summary.skipped]
         lines += [f"Không thêm {r}" for r in refused]
         return "\n\n".join(lines)
+
+
+def _briefing_html(markdown: str) -> str:
+    """The briefing's Markdown shown safely: headings and bullets, everything else escaped."""
+    out, items = [], []
+    for line in markdown.split("\n"):
+        if line.startswith("- ") or re.match(r"^\[\d+\] ", line):
+            items.append(f"<li>{esc(line[2:] if line.startswith('- ') else line)}</li>")
+            continue
+        if items:
+            out.append("<ul>" + "".join(items) + "</ul>")
+            items = []
+        m = re.match(r"^(#{1,3}) (.*)$", line)
+        if m:
+            level = len(m.group(1)) + 2
+            out.append(f"<h{level}>{esc(m.group(2))}</h{level}>")
+        elif line.strip():
+            out.append(f"<p>{esc(line)}</p>")
+    if items:
+        out.append("<ul>" + "".join(items) + "</ul>")
+    return "<div>" + "".join(out) + "</div>"
 
 
 def _plain(content) -> str:
@@ -367,6 +406,27 @@ def build_ui(service: ChatService):
 
             lookup.click(on_lookup, [agency, duty_docs], [duty_status, duty_table, export], api_name="duties")
             agency.select(on_lookup, [agency, duty_docs], [duty_status, duty_table, export], api_visibility="private")
+
+        with gr.Tab("Soạn tài liệu"):
+            gr.Markdown("Đề cương tập huấn về một chủ đề, ghép từ các đoạn văn bản, mỗi ý kèm trích dẫn và "
+                        "danh sách nguồn ở cuối. Tải về dạng Markdown hoặc Word.")
+            with gr.Row():
+                topic = gr.Textbox(label="Chủ đề", placeholder="ví dụ: chuyển đổi số trong hợp tác xã", scale=3,
+                                   elem_id="topic")
+                brief_docs = gr.Dropdown(choices=service.choices(), value=[], multiselect=True,
+                                         label="Chỉ dùng văn bản", scale=2)
+                make = gr.Button("Soạn", variant="primary", scale=1, elem_id="make-brief")
+            with gr.Row():
+                md_file = gr.DownloadButton("Tải Markdown", value=None, visible=False, elem_id="brief-md")
+                docx_file = gr.DownloadButton("Tải Word (.docx)", value=None, visible=False, elem_id="brief-docx")
+            preview = gr.HTML("", elem_id="brief-preview")
+
+            def on_brief(topic_text, sources):
+                html_text, md_path, docx_path = service.brief(topic_text, sources)
+                return (html_text, gr.update(value=md_path, visible=md_path is not None),
+                        gr.update(value=docx_path, visible=docx_path is not None))
+
+            make.click(on_brief, [topic, brief_docs], [preview, md_file, docx_file], api_name="brief")
 
         with gr.Tab("Tài liệu"):
             table = gr.Dataframe(value=service.documents_table(), interactive=False, wrap=True,

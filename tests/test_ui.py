@@ -210,3 +210,19 @@ def test_duties_tab_lists_every_task_and_exports_csv(page):
     rows = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
     assert rows[0].startswith("Cơ quan,Địa bàn,Vai trò") and len(rows) >= 5
     page.screenshot(path=str(ARTIFACTS / "6-duties.png"), full_page=True)
+
+
+def test_briefing_tab_previews_and_downloads_docx(page):
+    page.get_by_role("tab", name="Soạn tài liệu").click()
+    page.fill("#topic textarea", "chuyển đổi số trong hợp tác xã")
+    page.click("#make-brief")
+    page.wait_for_function("document.querySelector('#brief-preview').innerText.includes('Nguồn')", timeout=120_000)
+    preview = page.locator("#brief-preview").inner_text()
+    assert "Tài liệu tập huấn: chuyển đổi số trong hợp tác xã" in preview and "[1]" in preview
+    with page.expect_download() as download:
+        page.click("#brief-docx")
+    import docx
+
+    text = "\n".join(p.text for p in docx.Document(download.value.path()).paragraphs)
+    assert "chuyển đổi số" in text and "[1]" in text
+    page.screenshot(path=str(ARTIFACTS / "7-briefing.png"), full_page=True)
