@@ -19,7 +19,7 @@ _HORIZON = re.compile(r"^(?:[-+*•]\s*|[a-zđ]\)\s*|\d+(?:\.\d+)*\.\s*)?(?:Tầ
                       re.IGNORECASE)
 _HORIZON_INLINE = re.compile(r"(?:phấn đấu )?(?:đến|tới) năm (20\d\d)", re.IGNORECASE)
 _QUANTITY = re.compile(
-    r"(?P<value>(?:(?:ít nhất|tối thiểu|trên|hơn|khoảng|từ|đạt|chiếm|có)\s+)?"
+    r"(?P<value>(?:(?i:ít nhất|tối thiểu|trên|hơn|khoảng|từ|đạt|chiếm|có)\s+)?"
     r"\d{1,3}(?:\.\d{3})*(?:,\d+)?\s*%?(?:\s*[-–]\s*\d{1,3}(?:\.\d{3})*(?:,\d+)?\s*%?)?)"
     r"(?=(?P<rest>(?:[^;.]|\.(?=\d)){0,160}))"
 )

@@ -164,7 +164,7 @@ def test_upload_a_document_and_ask_about_it(page, app, tmp_path):
     doc = tmp_path / "Hướng dẫn HTX Sao Mai (bản nháp).md"
     doc.write_text("# Hướng dẫn của Hợp tác xã Sao Mai\n\n1. Quy mô\n\n- Hợp tác xã Sao Mai có 37 thành viên "
                    "chính thức, chuyên trồng thanh long ruột đỏ ở xã Phước Lộc.\n", encoding="utf-8")
-    page.get_by_role("tab", name="Tài liệu").click()
+    page.get_by_role("tab", name="Tài liệu", exact=True).click()
     page.locator("#upload input[type=file]").set_input_files(str(doc))
     page.wait_for_timeout(1000)
     page.click("#add-docs")
