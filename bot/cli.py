@@ -212,13 +212,18 @@ def cmd_brief(args: argparse.Namespace) -> int:
     return 0
 
 
+def _folders(p: argparse.ArgumentParser) -> None:
+    """--documents and --index, which every command takes."""
+    p.add_argument("--documents", help="thư mục tài liệu (mặc định: documents/ hoặc BOT_DOCUMENTS_DIR)")
+    p.add_argument("--index", help="thư mục chỉ mục (mặc định: index/ hoặc BOT_INDEX_DIR)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý chính sách kinh tế tập thể")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="lập (hoặc cập nhật) chỉ mục từ thư mục tài liệu")
-    p.add_argument("--documents", help="thư mục tài liệu (mặc định: documents/ hoặc BOT_DOCUMENTS_DIR)")
-    p.add_argument("--index", help="thư mục chỉ mục (mặc định: index/ hoặc BOT_INDEX_DIR)")
+    _folders(p)
     p.add_argument("--rebuild", action="store_true", help="lập lại từ đầu, bỏ qua chỉ mục cũ")
     p.add_argument("--quiet", action="store_true", help="không hiện thanh tiến trình")
     p.set_defaults(func=cmd_index)
@@ -228,24 +233,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON (một dòng mỗi câu hỏi)")
     p.add_argument("--history", help="tệp JSON: danh sách {role, content} của hội thoại trước")
     p.add_argument("--source", action="append", help="chỉ tìm trong tài liệu này (lặp lại được)")
-    p.add_argument("--documents", help="thư mục tài liệu")
-    p.add_argument("--index", help="thư mục chỉ mục")
+    _folders(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("duties", help="danh mục nhiệm vụ: cơ quan nào được giao việc gì")
     p.add_argument("agency", nargs="?", help="tên cơ quan (bỏ trống: danh sách cơ quan và số nhiệm vụ)")
     p.add_argument("--document", action="append", help="chỉ trong tài liệu này (lặp lại được)")
     p.add_argument("--json", action="store_true", help="in dạng JSON")
-    p.add_argument("--documents", help="thư mục tài liệu")
-    p.add_argument("--index", help="thư mục chỉ mục")
+    _folders(p)
     p.set_defaults(func=cmd_duties)
 
     p = sub.add_parser("targets", help="bảng chỉ tiêu (2025/2030/2045) của các văn bản, so sánh theo địa phương")
     p.add_argument("--year", type=int, help="chỉ năm này (ví dụ 2030)")
     p.add_argument("--document", action="append", help="chỉ trong tài liệu này (lặp lại được)")
     p.add_argument("--json", action="store_true", help="in dạng JSON")
-    p.add_argument("--documents", help="thư mục tài liệu")
-    p.add_argument("--index", help="thư mục chỉ mục")
+    _folders(p)
     p.set_defaults(func=cmd_targets)
 
     p = sub.add_parser("brief", help="soạn đề cương tập huấn có trích dẫn về một chủ đề")
@@ -253,15 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", action="append", help="chỉ dùng tài liệu này (lặp lại được)")
     p.add_argument("--format", choices=["md", "docx"], default="md")
     p.add_argument("-o", "--output", help="tệp kết quả (mặc định: in Markdown ra màn hình)")
-    p.add_argument("--documents", help="thư mục tài liệu")
-    p.add_argument("--index", help="thư mục chỉ mục")
+    _folders(p)
     p.set_defaults(func=cmd_brief)
 
     p = sub.add_parser("eval", help="đánh giá trên một bộ câu hỏi JSON Lines")
     p.add_argument("file", help="tệp JSON Lines câu hỏi (ví dụ tests/eval/questions.jsonl)")
     p.add_argument("--json", action="store_true", help="in toàn bộ kết quả dạng JSON")
-    p.add_argument("--documents", help="thư mục tài liệu")
-    p.add_argument("--index", help="thư mục chỉ mục")
+    _folders(p)
     p.set_defaults(func=cmd_eval)
     return parser
 

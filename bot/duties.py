@@ -41,7 +41,7 @@ _LEAD = re.compile(rf"^(?P<agency>{_HEAD}\b[^;:.()]{{0,160}}?)\s+(?P<verb>{_ROLE
 _NAME_END = re.compile(r"\s+(?:có nhiệm vụ|có trách nhiệm|có nghĩa vụ|có quyền|chịu trách nhiệm)\b")
 _NOT_NAME = re.compile(r"\s(?:là|được|khi|nếu|theo|của hợp tác xã|có|do|bao gồm|yêu cầu)\s|\d")
 _RECEIVER = re.compile(rf"(?P<verb>gửi|giao|phối hợp với)\s+(?P<agency>{_HEAD}\b[^,;:.()]{{0,80}}?)(?=\s+(?:để|trước|tổng|theo|thẩm|xem)|[,;:.()]|$)")
-_IN_CHARGE = re.compile(rf"(?P<agency>(?:Sở|Phòng|Ban|Liên minh)\b[^,;:.()]{{0,80}}?)\s+là cơ quan")
+_IN_CHARGE = re.compile(r"(?P<agency>(?:Sở|Phòng|Ban|Liên minh)\b[^,;:.()]{0,80}?)\s+là cơ quan")
 _SPLIT = re.compile(r",\s*|\s+và\s+(?=(?:các\s+)?(?:Sở|Phòng|Ban|UBND|Ủy ban|Đảng|Mặt trận|Liên minh|huyện|thành|"
                     r"Hội|tổ chức|đảng)\b)", re.IGNORECASE)
 _DEADLINE = re.compile(
