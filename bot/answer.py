@@ -20,6 +20,7 @@ from typing import Iterator
 
 from langchain_core.runnables import RunnableLambda
 
+from .chunking import SENTENCE_END
 from .config import Settings
 from .index import IndexHandle, ensure_index
 from .questions import (GENERIC, STOPWORDS_ACCENTED, BadQuestion, TermStats, clean_question, content_terms, expand, is_chitchat,
@@ -49,7 +50,6 @@ _QUESTION_WORDS = {"la", "gi", "nao", "bao", "nhieu", "the", "nhu", "sao", "co",
                    "dau", "khi", "hay", "cho", "biet", "toi", "can", "phai", "lam", "hoi", "ban", "thi", "con"}
 _ITEM = re.compile(r"^(?:[-+*•]\s*|[a-zđ]\)\s|\d+(?:\.\d+)*\.\s?)")
 _BULLET = re.compile(r"^[-+*•]\s")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"“(]?[A-ZĐÀ-Ỹ0-9])")
 _MARKER = re.compile(r"\s?\[(\d+)\]")
 
 NOT_COVERED = "Các văn bản hiện có không đề cập đến nội dung này, nên tôi không trả lời để tránh đưa thông tin không có căn cứ."
@@ -108,7 +108,7 @@ def cite(text: str, n: int) -> str:
     text = text.strip()
     marker = _ITEM.match(text)
     head, body = (text[:marker.end()], text[marker.end():]) if marker else ("", text)
-    parts = [p for p in _SENTENCE_END.split(body) if p]
+    parts = [p for p in SENTENCE_END.split(body) if p]
     return head + " ".join(f"{p} [{n}]" for p in parts)
 
 
@@ -128,7 +128,7 @@ class Assistant:
         self.chunks = self.handle.chunks
         self.tokens = [set(lexical_tokens(f"{c['title']} | {c['section']} | {c['text']}", folded=True))
                        for c in self.chunks]
-        self.terms = TermStats.from_texts([f"{c['title']} | {c['section']} | {c['text']}" for c in self.chunks])
+        self.terms = TermStats.from_token_sets(self.tokens)
         self.documents = self.handle.manifest["documents"]
         self.places: dict[str, set[str]] = {
             source: set(places_in(f"{d['title']} {d.get('metadata', {}).get('place', '')}"))
@@ -136,8 +136,9 @@ class Assistant:
         }
         self.directory = self.handle.directory()
         self.targets = self.handle.targets()
+        self.texts = {s: d["text"] for s, d in self.handle.documents().items()}  # read once, not per answer
         self.corpus_folded = " ".join(
-            fold(canonical(re.sub(r"\s+", " ", d["text"]))) for d in self.handle.documents().values())
+            fold(canonical(re.sub(r"\s+", " ", text))) for text in self.texts.values())
         self.llm = None
         if settings.llm_url:
             from .llm import chat_model
@@ -425,7 +426,7 @@ class Assistant:
                 units.append((here, line, True))
             else:
                 pos, pending = 0, None
-                for part in _SENTENCE_END.split(line):
+                for part in SENTENCE_END.split(line):
                     j = line.index(part, pos)
                     pos = j + len(part)
                     if pending is not None:  # "3." alone is a clause number, not a sentence
@@ -568,7 +569,6 @@ class Assistant:
 
     def _write_duties(self, duties: list, answer: Answer) -> None:
         """Every task of the agency from the directory, grouped by document and section."""
-        texts = {s: d["text"] for s, d in self.handle.documents().items()}
         groups: dict[tuple[str, str], list] = {}
         for d in duties:
             groups.setdefault((d.source, d.section), []).append(d)
@@ -583,7 +583,7 @@ class Assistant:
                 for line in d.task.split("\n"):
                     lines.append(("" if _BULLET.match(line) else "- ") + cite(line, n))
             answer.citations.append(Citation(
-                id=n, source=source, title=items[0].title, section=section, text=texts[source][start:end],
+                id=n, source=source, title=items[0].title, section=section, text=self.texts[source][start:end],
                 start=start, end=end, quotes=[d.task for d in items],
             ))
         answer.answer = "\n".join(lines)

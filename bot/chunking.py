@@ -39,7 +39,7 @@ _ADMIN_MARKERS: list[tuple[int, re.Pattern[str]]] = [
 # Closing blocks are sections of their own, so a distribution list is never read as
 # the duties of whatever agency happened to be listed last.
 _CLOSING = re.compile(r"^(?:Nơi nhận|NƠI NHẬN)\b")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"“(]?[A-ZĐÀ-Ỹ0-9])")
+SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"“(]?[A-ZĐÀ-Ỹ0-9])")
 
 
 @dataclass
@@ -219,7 +219,7 @@ class _Builder:
         """A paragraph over budget: split between sentences (a sentence is never cut)."""
         base = self.starts[i]
         text = self.paragraphs[i]
-        cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+        cuts = [0] + [m.end() for m in SENTENCE_END.finditer(text)] + [len(text)]
         start = 0
         prev = 0
         for cut in cuts[1:]:

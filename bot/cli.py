@@ -130,10 +130,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_duties(args: argparse.Namespace) -> int:
-    from .index import ensure_index, open_index
+    from .index import ensure_index
 
     settings = _settings(args)
-    handle = open_index(settings) or ensure_index(settings)
+    handle = ensure_index(settings)  # opens it, building first only when missing
     directory = handle.directory()
     sources = args.document or None
     if sources:
@@ -170,11 +170,11 @@ def cmd_duties(args: argparse.Namespace) -> int:
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
-    from .index import ensure_index, open_index
+    from .index import ensure_index
     from .targets import markdown_table
 
     settings = _settings(args)
-    handle = open_index(settings) or ensure_index(settings)
+    handle = ensure_index(settings)  # opens it, building first only when missing
     targets = [t for t in handle.targets() if (args.year is None or t.year == args.year)
                and (not args.document or t.source in args.document)]
     if args.json:

@@ -279,12 +279,13 @@ class TermStats:
     df: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_texts(cls, texts: list[str]) -> "TermStats":
+    def from_token_sets(cls, token_sets: list[set[str]]) -> "TermStats":
+        """From each chunk's set of folded tokens (the assistant has them already)."""
         df: dict[str, int] = {}
-        for text in texts:
-            for token in set(lexical_tokens(text, folded=True)):
+        for tokens in token_sets:
+            for token in tokens:
                 df[token] = df.get(token, 0) + 1
-        return cls(len(texts), df)
+        return cls(len(token_sets), df)
 
     def idf(self, token: str) -> float:
         return math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))
