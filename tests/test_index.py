@@ -127,6 +127,38 @@ def test_incremental_change_remove_and_bad_file(tmp_path, small_corpus, embeddin
     assert collection.count() == len(handle.lexical.chunk_ids) == third.chunks
 
 
+def test_incrementally_added_chunks_are_found_by_dense_search(tmp_path, corpus_index, embeddings):
+    """A chunk added to a copied index is the top dense hit for a question about it, and
+    every stored vector is its own nearest neighbour. Chroma's default HNSW search missed
+    such chunks in about half the runs (CI failed on it; see bot.index.HNSW)."""
+    settings, _, _ = corpus_index
+    documents = tmp_path / "documents"
+    shutil.copytree(DOCUMENTS, documents)
+    local = make_settings(tmp_path / "index", documents)
+    shutil.copytree(settings.index_dir, local.index_dir, ignore=shutil.ignore_patterns(".lock"))
+    notes = {
+        "htx-sao-mai.md": ("# Hướng dẫn của Hợp tác xã Sao Mai\n\n1. Quy mô\n\n- Hợp tác xã Sao Mai có 37 thành "
+                           "viên chính thức, chuyên trồng thanh long ruột đỏ ở xã Phước Lộc.\n",
+                           "Hợp tác xã Sao Mai có bao nhiêu thành viên chính thức?"),
+        "htx-binh-minh.txt": ("Hợp tác xã Bình Minh nuôi tôm sú trên 120 héc-ta ở xã Tân Thuận và bán qua sàn "
+                              "thương mại điện tử.\n", "Hợp tác xã Bình Minh nuôi con gì và ở đâu?"),
+        "htx-hoa-sen.md": ("# Tổ hợp tác Hoa Sen\n\nTổ hợp tác Hoa Sen dệt chiếu cói thủ công, có 12 tổ viên "
+                           "là phụ nữ dân tộc Khmer.\n", "Tổ hợp tác Hoa Sen làm nghề gì?"),
+    }
+    for name, (text, question) in notes.items():
+        (documents / name).write_text(text, encoding="utf-8")
+        summary = build_index(local, embeddings=embeddings)
+        assert summary.embedded == 1, summary
+        handle = open_index(local)
+        collection = handle.client.get_collection(local.collection)
+        top = collection.query(query_embeddings=[embeddings.embed_query(question)], n_results=3)
+        assert top["metadatas"][0][0]["source"] == name, (question, top["metadatas"][0])
+    stored = collection.get(include=["embeddings"])
+    nearest = collection.query(query_embeddings=stored["embeddings"], n_results=1, include=[])
+    unreachable = [i for i, found in zip(stored["ids"], nearest["ids"]) if found != [i]]
+    assert unreachable == []
+
+
 def test_rebuild_from_scratch(tmp_path, small_corpus, embeddings):
     settings = make_settings(tmp_path / "index", small_corpus)
     first = build_index(settings, embeddings=embeddings)
