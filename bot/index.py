@@ -143,21 +143,31 @@ HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 1000, "max_neigh
 
 
 def vector_store(client, settings: Settings, embeddings):
-    """The LangChain view of our Chroma collection. Never Chroma's default embedder.
-
-    A collection made before :data:`HNSW` was widened gets the wider search too
-    (ef_search is the one HNSW setting Chroma lets an existing collection change)."""
+    """The LangChain view of our Chroma collection. Never Chroma's default embedder."""
     from langchain_chroma import Chroma
 
     store = Chroma(
         collection_name=settings.collection, client=client, embedding_function=embeddings,
         collection_configuration={"hnsw": HNSW},
     )
-    collection = client.get_collection(settings.collection)
+    widen_search(client, settings)
+    return store
+
+
+def widen_search(client, settings: Settings) -> None:
+    """Give a collection made before :data:`HNSW` was widened the wider search too.
+
+    ef_search is the one HNSW setting Chroma lets an existing collection change; an index
+    built by an older version keeps working and needs no rebuild."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        collection = client.get_collection(settings.collection)
+    except NotFoundError:  # no collection yet (an index of only unreadable files)
+        return
     hnsw = (collection.configuration or {}).get("hnsw") or {}
     if hnsw.get("ef_search", 0) < HNSW["ef_search"]:
         collection.modify(configuration={"hnsw": {"ef_search": HNSW["ef_search"]}})
-    return store
 
 
 def record_manager(version: Path, settings: Settings):
@@ -444,8 +454,9 @@ def open_index(settings: Settings) -> IndexHandle | None:
     manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
     with (version / "chunks.jsonl").open(encoding="utf-8") as f:
         chunks = [json.loads(line) for line in f]
-    return IndexHandle(version, manifest, chunks, LexicalIndex.load(version / "lexical"),
-                       chroma_client(version / "chroma"), settings)
+    client = chroma_client(version / "chroma")
+    widen_search(client, settings)
+    return IndexHandle(version, manifest, chunks, LexicalIndex.load(version / "lexical"), client, settings)
 
 
 def ensure_index(settings: Settings, progress=None, out=sys.stderr) -> IndexHandle:

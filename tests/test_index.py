@@ -136,6 +136,11 @@ def test_incrementally_added_chunks_are_found_by_dense_search(tmp_path, corpus_i
     shutil.copytree(DOCUMENTS, documents)
     local = make_settings(tmp_path / "index", documents)
     shutil.copytree(settings.index_dir, local.index_dir, ignore=shutil.ignore_patterns(".lock"))
+    # an index built before the search was widened gets the wider search when opened
+    old = open_index(local).client.get_collection(local.collection)
+    old.modify(configuration={"hnsw": {"ef_search": 100}})
+    assert old.configuration["hnsw"]["ef_search"] == 100
+    assert open_index(local).client.get_collection(local.collection).configuration["hnsw"]["ef_search"] == 1000
     notes = {
         "htx-sao-mai.md": ("# Hướng dẫn của Hợp tác xã Sao Mai\n\n1. Quy mô\n\n- Hợp tác xã Sao Mai có 37 thành "
                            "viên chính thức, chuyên trồng thanh long ruột đỏ ở xã Phước Lộc.\n",
