@@ -137,8 +137,8 @@ def release_chroma(client) -> None:
 # HNSW search breadth. Chroma's default (ef_search 100, 16 neighbours) sometimes missed
 # the best match — cosine 0.91 against 0.86 for the runner-up — of a chunk added
 # incrementally to a copied index (3 of 6 runs; see tests/test_index.py and chroma-core/chroma
-# #7758 on 1.5.9). A policy corpus holds hundreds to a few thousand chunks, so searching
-# wide costs well under a millisecond and makes the dense ranking exact in practice.
+# #7758 on 1.5.9). A policy corpus holds hundreds to a few thousand chunks: on ours a dense
+# query takes a median 2.8 ms at ef_search 100 and at 1000, and the ranking becomes exact.
 HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 1000, "max_neighbors": 32}
 
 
