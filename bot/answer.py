@@ -23,8 +23,11 @@ from langchain_core.runnables import RunnableLambda
 from .chunking import SENTENCE_END
 from .config import Settings
 from .index import IndexHandle, ensure_index
+from .phapdien import CODE_HEADING
 from .questions import (GENERIC, STOPWORDS_ACCENTED, BadQuestion, TermStats, clean_question, content_terms, expand, is_chitchat,
                         is_english, named_instruments, places_in, standalone, translate_terms)
+from .references import Resolved, resolve
+from .references import named_instruments as named_sources
 from .retrieval import Hit, hybrid_search
 from .vietnamese import canonical, fold, lexical_tokens
 
@@ -51,6 +54,11 @@ _QUESTION_WORDS = {"la", "gi", "nao", "bao", "nhieu", "the", "nhu", "sao", "co",
 _ITEM = re.compile(r"^(?:[-+*•]\s*|[a-zđ]\)\s|\d+(?:\.\d+)*\.\s?)")
 _BULLET = re.compile(r"^[-+*•]\s")
 _MARKER = re.compile(r"\s?\[(\d+)\]")
+# "How do I …": answered as ordered steps, one per article (see _write_steps).
+_HOW_TO = re.compile(r"\b(?:thu tuc|cac buoc|quy trinh|trinh tu|lam (?:the )?nao de|lam sao de|muon (?:thanh lap|lap|dang ky|mo)"
+                     r"|can (?:lam|chuan bi) (?:nhung )?gi|phai lam (?:nhung )?gi|huong dan|how (?:do|can|to|should)"
+                     r"|what are the steps|procedure)\b")
+STEPS_MAX = 8
 
 NOT_COVERED = "Các văn bản hiện có không đề cập đến nội dung này, nên tôi không trả lời để tránh đưa thông tin không có căn cứ."
 CHITCHAT = ("Xin chào! Tôi là trợ lý tra cứu chính sách kinh tế tập thể, hợp tác xã. Tôi chỉ trả lời từ các văn bản "
@@ -68,6 +76,8 @@ class Citation:
     end: int
     page: int | None = None
     quotes: list[str] = field(default_factory=list)  # the sentences used from it
+    # the article it lies in: original number, Pháp điển code, effective date, repeal/amend note
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -88,13 +98,49 @@ class Answer:
         data = {
             "question": self.question, "answer": self.answer, "abstained": self.abstained,
             "citations": [{"id": c.id, "source": c.source, "title": c.title, "section": c.section,
-                           "text": c.text, "page": c.page, "quotes": c.quotes} for c in self.citations],
+                           "text": c.text, "page": c.page, "quotes": c.quotes, **_citation_extra(c)}
+                          for c in self.citations],
             "standalone_question": self.standalone_question, "related": self.related, "error": self.error,
             "mode": self.mode, "latency_ms": self.latency_ms,
         }
         if debug:
             data["retrieved"] = self.retrieved
         return data
+
+
+_EXTRA_KEYS = ("article", "pd_code", "effective", "status", "instrument")
+
+
+def _citation_extra(c: Citation) -> dict:
+    return {k: c.extra[k] for k in _EXTRA_KEYS if c.extra.get(k)}
+
+
+def legal_name(chunk: dict, document: dict, clause: str = "", point: str = "") -> str | None:
+    """"khoản 1 Điều 38 Luật Hợp tác xã 2023 (Giấy chứng nhận …)" for a passage of an
+    article; None for passages that are not in an article (plans, letters)."""
+    article = chunk.get("article")
+    if not article:
+        return None
+    labels = chunk.get("section", "").split(" › ")
+    head = next((i for i, label in enumerate(labels) if label.startswith("Điều ")), None)
+    title = ""
+    if head is not None:
+        title = re.sub(r"^Điều\s+\S+?\.\s*", "", labels[head]).rstrip(":")
+        for label in labels[head + 1:]:
+            m = re.match(r"^(\d+)\.(?!\d)", label)
+            if m and not clause:
+                clause = m.group(1)
+            m = re.match(r"^([a-zđ])\)", label)
+            if m and clause and not point:
+                point = m.group(1)
+    name = document.get("metadata", {}).get("short_title") or chunk["title"]
+    where = " ".join(x for x in (f"điểm {point}" if point else "", f"khoản {clause}" if clause else "", article) if x)
+    out = f"{where} {name}"
+    if title:
+        out += f" ({title})"
+    if chunk.get("status"):
+        out += f" — lưu ý: điều này {chunk['status']}"
+    return out
 
 
 def _refused(question: object, exc: BadQuestion) -> Answer:
@@ -136,7 +182,8 @@ class Assistant:
         }
         self.directory = self.handle.directory()
         self.targets = self.handle.targets()
-        self.texts = {s: d["text"] for s, d in self.handle.documents().items()}  # read once, not per answer
+        self.records = self.handle.documents()  # text and articles of each document, read once
+        self.texts = {s: d["text"] for s, d in self.records.items()}
         self.corpus_folded = " ".join(
             fold(canonical(re.sub(r"\s+", " ", text))) for text in self.texts.values())
         self.llm = None
@@ -218,7 +265,11 @@ class Assistant:
             compare = (int(years[0]) if years else 2030, named)
         unknown = [surface for surface, phrase in named_instruments(full)
                    if not re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", self.corpus_folded)]
-        return {**state, "question": question, "standalone": full, "lexical": lexical, "english": english,
+        reference, resolved = resolve(full, self.records, state["sources"])
+        ref_named = bool(reference) and bool(named_sources(full, self.records))
+        how_to = bool(_HOW_TO.search(fold(canonical(full)).lower()))
+        return {**state, "reference": reference, "resolved": resolved, "ref_named": ref_named, "how_to": how_to,
+                "question": question, "standalone": full, "lexical": lexical, "english": english,
                 "named": named, "uncovered": uncovered, "unknown": unknown, "sources": sources, "terms": terms,
                 "duties": duties, "unassigned": unassigned, "filtered": filtered, "compare": compare,
                 "folded": fold(canonical(f"{full} {vietnamese}"))}
@@ -335,6 +386,12 @@ class Assistant:
             reason = "chitchat"
         elif state["uncovered"]:
             reason = "place"
+        elif len(state["resolved"]) == 1:
+            reason = None  # "khoản 3 Điều 17 …": answered from that unit
+        elif len(state["resolved"]) > 1:
+            reason = "which_instrument"
+        elif state["reference"] is not None and state["ref_named"]:
+            reason = "no_such_article"
         elif state["unknown"]:
             reason = "instrument"
         elif state["compare"] and self._comparison(state)[0]:
@@ -371,6 +428,15 @@ class Assistant:
             elif reason == "unassigned":
                 answer.answer = (f"Các văn bản hiện có không giao nhiệm vụ nào cho {state['unassigned']}"
                                  f"{' trong văn bản đã chọn' if state['filtered'] else ''}.")
+            elif reason == "which_instrument":
+                names = [self.documents[r.source].get("metadata", {}).get("short_title") or self.documents[r.source]["title"]
+                         for r in state["resolved"]]
+                answer.answer = (f"Nhiều văn bản có {state['reference'].words()}: {'; '.join(names)}. "
+                                 "Bạn hỏi điều của văn bản nào? Hãy ghi tên hoặc số văn bản trong câu hỏi.")
+            elif reason == "no_such_article":
+                names = [self.documents[s].get("metadata", {}).get("short_title") or self.documents[s]["title"]
+                         for s in named_sources(state["standalone"], self.records)]
+                answer.answer = f"Không tìm thấy {state['reference'].words()} trong {', '.join(names)} (văn bản đã nạp)."
             elif reason == "instrument":
                 answer.answer = (f"Các văn bản hiện có không nhắc đến {', '.join(state['unknown'])}, nên tôi không "
                                  "trả lời để tránh đưa thông tin không có căn cứ.")
@@ -380,7 +446,9 @@ class Assistant:
                                "section": self.chunks[h.row]["section"]} for h in hits[:3]] if reason == "coverage" else []
             return {**state, "answer": answer}
         definition = self._definition(state["standalone"])
-        if state["compare"] and self._comparison(state)[0]:
+        if state["resolved"]:
+            self._write_reference(state["resolved"][0], answer)
+        elif state["compare"] and self._comparison(state)[0]:
             self._write_comparison(state, answer)
         elif state["duties"]:
             self._write_duties(state["duties"], answer)
@@ -388,6 +456,8 @@ class Assistant:
             self._write_signer(state["sources"][0], answer)
         elif definition:
             self._render([definition], answer)
+        elif state["how_to"] and self._write_steps(state, answer):
+            pass
         else:
             self._write(state, answer)
         return {**state, "answer": answer}
@@ -412,7 +482,8 @@ class Assistant:
         i = 0
         while i < len(lines):
             line, here = lines[i], starts[i]
-            if label and line.rstrip(":").startswith(label) and len(line) <= len(label) + 5:
+            if (label and line.rstrip(":").startswith(label) and len(line) <= len(label) + 5) \
+                    or (i == 0 and chunk.get("pd_code") and CODE_HEADING.match(line)):
                 i += 1
                 continue  # the heading itself: named in the lead-in
             bullets = 0
@@ -443,12 +514,99 @@ class Assistant:
         tokens = set(lexical_tokens(text, folded=True))
         return sum(w for t, w in terms.items() if t in tokens) / total if total else 0.0
 
-    def _write(self, state: dict, answer: Answer) -> None:
-        folded_q = state["folded"]
-        # every question word but the pure question words scores sentences ("ít nhất" counts)
+    def _question_terms(self, state: dict) -> dict[str, float]:
+        """Every question word but the pure question words, IDF-weighted ("ít nhất" counts)."""
         words = [t for t in lexical_tokens(expand(state["folded"], replace=True), folded=True)
                  if not set(t.split("_")) <= _QUESTION_WORDS]
-        q_terms = {t: self.terms.weight(t) for t in dict.fromkeys(words + state["terms"])}
+        return {t: self.terms.weight(t) for t in dict.fromkeys(words + state["terms"])}
+
+    def _extra(self, chunk: dict) -> dict:
+        doc = self.documents.get(chunk["source"], {})
+        extra = {k: chunk[k] for k in _EXTRA_KEYS if chunk.get(k)}
+        if extra:
+            extra["instrument"] = doc.get("metadata", {}).get("short_title") or chunk["title"]
+        return extra
+
+    def _write_reference(self, r: Resolved, answer: Answer) -> None:
+        """The clause/point/article a question quoted, verbatim, named the way it was asked."""
+        record = self.records[r.source]
+        text = record["text"][r.start:r.end]
+        pseudo = {"article": f"Điều {r.reference.article}", "section": r.unit["label"], "title": record["title"],
+                  "status": r.unit["meta"].get("status", "")}
+        clause = r.reference.clause if r.found_clause else ""
+        point = r.reference.point if r.found_clause else ""
+        lead = legal_name(pseudo, self.documents.get(r.source, {}), clause or "", point or "")
+        if not r.found_clause:
+            lead += f" — không có {r.reference.words().rsplit(' Điều', 1)[0]} riêng, trích toàn văn"
+        lines = [f"Theo {lead} [1]:"]
+        quotes = []
+        for i, line in enumerate(text.split("\n")):
+            if i == 0 and r.start == r.unit["start"] and (CODE_HEADING.match(line) or line.startswith("Điều ")):
+                continue  # the article heading: named in the lead-in
+            if line.strip():
+                lines.append(("" if _BULLET.match(line) else "- ") + cite(line, 1))
+                quotes.append(line)
+        answer.answer = "\n".join(lines)
+        answer.citations.append(Citation(
+            id=1, source=r.source, title=record["title"], section=r.unit["label"], text=text, start=r.start, end=r.end,
+            quotes=quotes, extra={**{k: v for k, v in r.unit["meta"].items() if k in _EXTRA_KEYS},
+                                  "instrument": self.documents.get(r.source, {}).get("metadata", {}).get("short_title", "")},
+        ))
+        answer.mode = "reference"
+
+    def _write_steps(self, state: dict, answer: Answer) -> bool:
+        """A how-to question as ordered steps: the articles the question retrieves, in the
+        order the documents themselves put them (the codification orders articles along
+        the procedure: members, founding conference, charter, dossier, certificate…),
+        each with its sentence that best matches the question. False when fewer than
+        three articles are retrieved (then a plain answer is better)."""
+        hits = hybrid_search(self.handle, self.embeddings, state["standalone"], k=40, sources=state["sources"],
+                             lexical_query=state["lexical"])
+        q_terms = self._question_terms(state)
+        total = sum(q_terms.values())
+        best: dict[tuple[str, str], tuple[int, int]] = {}
+        for rank, hit in enumerate(hits):
+            chunk = self.chunks[hit.row]
+            key = (chunk["source"], chunk.get("article", ""))
+            if key[1] and key not in best:
+                best[key] = (rank, hit.row)
+        ranked = sorted(best.values())
+        if len(ranked) < 3:
+            return False
+        # The procedure lives mostly in one part of the documents (the codification's
+        # chapter, or the document): the part most of the best articles come from.
+        def part(row: int) -> str:
+            return self.chunks[row].get("chapter") or self.chunks[row]["source"]
+
+        votes: dict[str, float] = {}
+        for rank, row in ranked[:8]:
+            votes[part(row)] = votes.get(part(row), 0.0) + 1.0 / (rank + 1)
+        main = max(votes, key=votes.get)
+        inside = [x for x in ranked if part(x[1]) == main][:STEPS_MAX - 2]
+        outside = [x for x in ranked[:6] if part(x[1]) != main][:STEPS_MAX - len(inside)]
+        chosen = inside + outside
+
+        def position(row: int) -> tuple:
+            c = self.chunks[row]
+            return (c.get("order", 10**6), c["source"], c["index"])
+
+        picks = []
+        for _, row in sorted(chosen, key=lambda x: position(x[1])):
+            units = self._units(row)
+            if not units:
+                continue
+            scores = [self._unit_score(q_terms, u[1], total) for u in units]
+            k = max(range(len(units)), key=lambda j: (scores[j], -j))
+            selected = [units[k]]
+            if units[k][1].rstrip().endswith(":"):  # a list intro comes with its items
+                selected += [u for u in units[k + 1:k + 6] if u[2]]
+            picks.append((row, selected))
+        self._render(picks, answer, steps=True)
+        return True
+
+    def _write(self, state: dict, answer: Answer) -> None:
+        folded_q = state["folded"]
+        q_terms = self._question_terms(state)
         total = sum(q_terms.values())
         wants_list = bool(_LIST_QUESTION.search(folded_q))
         wants_date = bool(_ASKS_DATE.search(folded_q))
@@ -532,14 +690,19 @@ class Assistant:
                 r += step
         return sorted(rows)
 
-    def _render(self, picks: list[tuple[int, list[tuple[int, str, bool]]]], answer: Answer) -> None:
+    def _render(self, picks: list[tuple[int, list[tuple[int, str, bool]]]], answer: Answer, steps: bool = False) -> None:
         lines = []
         for n, (row, selected) in enumerate(picks, start=1):
+            step = f"Bước {n}. " if steps else ""
             chunk = self.chunks[row]
             doc = self.documents.get(chunk["source"], {})
-            name = doc.get("metadata", {}).get("short_title") or chunk["title"]
-            where = f", mục {' › '.join(chunk['section'].split(' › ')[-2:])}" if chunk["section"] else ""
-            lines.append(f"Theo {name}{where} [{n}]:")
+            legal = legal_name(chunk, doc)
+            if legal:
+                lines.append(f"{step}Theo {legal} [{n}]:")
+            else:
+                name = doc.get("metadata", {}).get("short_title") or chunk["title"]
+                where = f", mục {' › '.join(chunk['section'].split(' › ')[-2:])}" if chunk["section"] else ""
+                lines.append(f"{step}Theo {name}{where} [{n}]:")
             for _, text, _ in selected:
                 for line in text.split("\n"):
                     bullet = "" if _BULLET.match(line) else "- "
@@ -547,7 +710,7 @@ class Assistant:
             answer.citations.append(Citation(
                 id=n, source=chunk["source"], title=chunk["title"], section=chunk["section"],
                 text=chunk["text"], start=chunk["start"], end=chunk["end"], page=chunk.get("page"),
-                quotes=[u[1] for u in selected],
+                quotes=[u[1] for u in selected], extra=self._extra(chunk),
             ))
         answer.answer = "\n".join(lines)
 

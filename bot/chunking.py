@@ -54,6 +54,9 @@ class Chunk:
     end: int
     index: int  # order within the document
     page: int | None = None
+    # the article it lies in: "article" ("Điều 34"), and for Pháp điển instruments also
+    # "pd_code", "effective", "status", "links", "chapter", "order"
+    extra: dict[str, str | int] = field(default_factory=dict)
 
     @property
     def context_text(self) -> str:
@@ -115,19 +118,25 @@ _PACK_FROM_LEVEL = 4
 _LEAD_MAX_CHARS = 200
 
 
-def _outline(paragraphs: list[str]) -> _Node:
-    """Build the section tree of a document from its paragraph markers."""
-    markers = _LEGAL_MARKERS if is_legal(paragraphs) else _ADMIN_MARKERS
+def _outline(paragraphs: list[str], articles: dict[int, str] | None = None) -> _Node:
+    """Build the section tree of a document from its paragraph markers.
+
+    ``articles`` (paragraph index → label) are given for the instruments of a Pháp
+    điển topic: their articles are known, and chapter-like lines inside an article
+    (a form's "Chương II") are not structure."""
+    markers = _LEGAL_MARKERS if articles or is_legal(paragraphs) else _ADMIN_MARKERS
     root = _Node(level=0, label="", paragraph=None)
     stack = [root]
     for i, paragraph in enumerate(paragraphs):
         level = _level(paragraph, markers)
+        if articles is not None:
+            level = 3 if i in articles else (level if level and level > 3 else None)
         if level is None:
             stack[-1].items.append(i)
             continue
         while stack[-1].level >= level:
             stack.pop()
-        node = _Node(level=level, label=_label(paragraph), paragraph=i)
+        node = _Node(level=level, label=articles[i] if articles and i in articles else _label(paragraph), paragraph=i)
         stack[-1].items.append(node)
         stack.append(node)
     return root
@@ -154,10 +163,11 @@ class _Builder:
     def add(self, start: int, end: int, path: list[str]) -> None:
         if self.lead is not None:
             start, self.lead = min(start, self.starts[self.lead]), None
+        unit = self.doc.unit_at(start)
         self.chunks.append(Chunk(
             source=self.doc.source, title=self.doc.title, section=SEPARATOR.join(path),
             text=self.doc.text[start:end], start=start, end=end, index=len(self.chunks),
-            page=self.doc.page_at(start),
+            page=self.doc.page_at(start), extra=dict(unit.meta) if unit else {},
         ))
 
     def emit(self, node: _Node, path: list[str]) -> None:
@@ -235,5 +245,17 @@ def chunk_document(document: SourceDocument, max_chars: int = 1400) -> list[Chun
     if not document.text:
         return []
     builder = _Builder(document, max_chars)
-    builder.emit(_outline(builder.paragraphs), [])
+    articles = None
+    if any("pd_code" in u.meta for u in document.units):
+        paragraph_of = {start: i for i, start in enumerate(builder.starts)}
+        articles = {paragraph_of[u.start]: _label(u.label, 160) for u in document.units if u.start in paragraph_of}
+    root = _outline(builder.paragraphs, articles)
+    if articles is None:
+        builder.emit(root, [])
+    else:  # each article of an instrument is cited on its own, even when several would fit
+        for item in root.items:
+            if isinstance(item, _Node):
+                builder.emit(item, [])
+            else:
+                builder.pack([item], [])
     return builder.chunks

@@ -41,6 +41,38 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def expand_sources(sources: list[str] | None, known) -> list[str] | None:
+    """``--source`` values: an instrument ("12.4_hop-tac-xa.md#92-2024-nd-cp") or a file,
+    which stands for every instrument read from it."""
+    if not sources:
+        return None
+    out = []
+    for s in sources:
+        out += [k for k in known if k == s or k.startswith(f"{s}#")] or [s]
+    return out
+
+
+def cmd_documents(args: argparse.Namespace) -> int:
+    """The documents the assistant answers from — for a Pháp điển topic, its instruments."""
+    from .index import ensure_index
+
+    handle = ensure_index(_settings(args))
+    rows = []
+    for source, d in handle.manifest["documents"].items():
+        m = d.get("metadata", {})
+        rows.append({"source": source, "title": d["title"], "short_title": m.get("short_title", ""),
+                     "kind": m.get("kind", ""), "number": m.get("number", ""), "issuer": m.get("issuer", ""),
+                     "date": m.get("date", ""), "effective": m.get("effective", ""), "chunks": d.get("chunks", 0)})
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    for r in rows:
+        when = " · ".join(x for x in (r["date"] and f"ban hành {r['date']}",
+                                      r["effective"] and f"hiệu lực {r['effective']}") if x)
+        print(f"{r['short_title'] or r['title']}\t{when}\t{r['chunks']} đoạn\t{r['source']}")
+    return 0
+
+
 def _assistant(args: argparse.Namespace):
     from .answer import Assistant
     from .index import ensure_index
@@ -59,7 +91,11 @@ def _print_answer(answer, as_json: bool, out=sys.stdout) -> None:
         print("\nNguồn:", file=out)
         for c in answer.citations:
             where = f" — {c.section}" if c.section else ""
-            print(f"[{c.id}] {c.title}{where} ({c.source})", file=out)
+            legal = " · ".join(x for x in (c.extra.get("pd_code"), c.extra.get("effective") and
+                                            f"hiệu lực từ {c.extra['effective']}") if x)
+            print(f"[{c.id}] {c.title}{where} ({c.source}{' · ' + legal if legal else ''})", file=out)
+            if c.extra.get("status"):
+                print(f"    Lưu ý: điều này {c.extra['status']}", file=out)
     elif answer.related:
         print("\nĐoạn gần nhất (không đủ căn cứ để trả lời):", file=out)
         for r in answer.related:
@@ -95,7 +131,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             return 2
     assistant = _assistant(args)
     if args.question is not None:
-        _print_answer(assistant.ask(args.question, history, args.source or None), args.json)
+        _print_answer(assistant.ask(args.question, history, expand_sources(args.source, assistant.documents)), args.json)
         return 0
     if not args.json:
         print("Thiếu câu hỏi. Dùng: python -m bot ask \"CÂU HỎI\", hoặc --json để đọc JSON Lines từ stdin.",
@@ -109,7 +145,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             q = question if isinstance(question, str) else ""
             _print_answer(Answer(question=q, answer=error, abstained=True, error=error), True)
             continue
-        _print_answer(assistant.ask(question, hist if hist is not None else history, args.source or None), True)
+        _print_answer(assistant.ask(question, hist if hist is not None else history, expand_sources(args.source, assistant.documents)), True)
     return 0
 
 
@@ -195,7 +231,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
     from .briefing import build_briefing
 
     assistant = _assistant(args)
-    briefing = build_briefing(assistant, args.topic, args.source or None)
+    briefing = build_briefing(assistant, args.topic, expand_sources(args.source, assistant.documents))
     if args.format == "docx":
         if not args.output:
             print("Định dạng docx cần -o TỆP.docx", file=sys.stderr)
@@ -227,6 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="lập lại từ đầu, bỏ qua chỉ mục cũ")
     p.add_argument("--quiet", action="store_true", help="không hiện thanh tiến trình")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("documents", help="danh sách văn bản (với Pháp điển: từng luật, nghị định, thông tư)")
+    p.add_argument("--json", action="store_true", help="in dạng JSON")
+    _folders(p)
+    p.set_defaults(func=cmd_documents)
 
     p = sub.add_parser("ask", help="hỏi một câu (hoặc nhiều câu JSON Lines từ stdin với --json)")
     p.add_argument("question", nargs="?", help="câu hỏi; bỏ trống cùng --json để đọc JSON Lines từ stdin")

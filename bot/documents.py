@@ -34,12 +34,26 @@ _PATH_START = re.compile(r"^(?:[A-Za-z]:\\|\\\\|/(?:home|Users|mnt)/)")
 _PATH_END = re.compile(r"\.(?:docx?|pdf|txt|xlsx?|odt|rtf)\s*$", re.IGNORECASE)
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _MD_EMPHASIS = re.compile(r"\*\*|__")
+# "[Bộ luật Dân sự](https://…)" → "Bộ luật Dân sự": the Pháp điển links the laws it names
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:https?://|/)[^)\s]*\)")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\u200b-\u200f\ufeff]")
 
 
 class UnreadableError(Exception):
     """A file that cannot become text; the message is the reason shown to the user."""
+
+
+@dataclass
+class Unit:
+    """An article of a legal text: what a citation names ("Điều 34 Nghị định 92/2024/NĐ-CP")
+    and what a question quoting "khoản 2 Điều 34" is answered from."""
+
+    start: int  # offsets into SourceDocument.text
+    end: int
+    label: str  # "Điều 34. Hồ sơ, trình tự, thủ tục …"
+    number: str  # original article number, "34"
+    meta: dict[str, str | int] = field(default_factory=dict)  # Pháp điển code, effective date, status…
 
 
 @dataclass
@@ -53,6 +67,14 @@ class SourceDocument:
     metadata: dict[str, str] = field(default_factory=dict)
     # (offset in text, page number) for paginated formats; empty for plain text
     pages: list[tuple[int, int]] = field(default_factory=list)
+    units: list[Unit] = field(default_factory=list)  # articles, in text order
+
+    def unit_at(self, offset: int) -> Unit | None:
+        """The article in which ``offset`` lies."""
+        for unit in self.units:
+            if unit.start <= offset < unit.end or (unit.start == offset == unit.end):
+                return unit
+        return None
 
     def page_at(self, offset: int) -> int | None:
         """The page on which ``offset`` lies, for PDF citations."""
@@ -137,7 +159,7 @@ def clean_lines(lines: Iterable[tuple[str, int | None]], markdown: bool = True) 
         line = _CONTROL.sub("", nfc(raw))
         line = _SPACES.sub(" ", line).strip()
         if markdown:
-            line = _MD_EMPHASIS.sub("", _MD_HEADING.sub("", line)).strip()
+            line = _MD_LINK.sub(r"\1", _MD_EMPHASIS.sub("", _MD_HEADING.sub("", line))).strip()
         if skipping_path:
             skipping_path -= 1
             if _PATH_END.search(line):
@@ -256,8 +278,74 @@ def _fallback_title(text: str, source: str) -> str:
     return first if len(first) <= 120 else first[:117].rsplit(" ", 1)[0] + "…"
 
 
+# "Điều 17." / "Điều 17a." opening a paragraph: an article of a law or decree.
+_ARTICLE = re.compile(r"^Điều\s+(\d+[a-z]?)\s*\.\s*(.*)$")
+# What closes the last article: a new chapter/section, the distribution list, a signature.
+_ARTICLE_END = re.compile(r"^(?:Chương|CHƯƠNG|Mục|MỤC|Phần|PHẦN)\s+[IVXLC\d]+\b|^(?:Nơi nhận|NƠI NHẬN)\b")
+
+
+def legal_units(text: str) -> list[Unit]:
+    """The articles of a law-like text ("Điều N." paragraphs); none for plans and letters."""
+    starts, offset, paragraphs = [], 0, text.split("\n")
+    for p in paragraphs:
+        starts.append(offset)
+        offset += len(p) + 1
+    heads = [i for i, p in enumerate(paragraphs) if _ARTICLE.match(p)]
+    if len(heads) < 3:
+        return []
+    units = []
+    for n, i in enumerate(heads):
+        last = (heads[n + 1] if n + 1 < len(heads) else len(paragraphs)) - 1
+        for j in range(i + 1, last + 1):
+            if _ARTICLE_END.match(paragraphs[j]):
+                last = j - 1
+                break
+        m = _ARTICLE.match(paragraphs[i])
+        label = paragraphs[i].strip()
+        label = label if len(label) <= 160 else label[:157].rsplit(" ", 1)[0] + "…"
+        units.append(Unit(starts[i], starts[last] + len(paragraphs[last]), label, m.group(1),
+                          {"article": f"Điều {m.group(1)}"}))
+    return units
+
+
+def _phapdien_documents(lines: list[str], source: str, raw: bytes) -> list[SourceDocument]:
+    from .phapdien import instrument_documents
+
+    out = []
+    for record in instrument_documents(lines, source):
+        units = [Unit(u["start"], u["end"], u["label"], u["number"], u["meta"]) for u in record["units"]]
+        out.append(SourceDocument(source=record["source"], title=record["title"], text=record["text"],
+                                  sha256=record["sha256"], metadata=record["metadata"], units=units))
+    if not out:
+        raise UnreadableError("tệp Pháp điển không có điều nào đọc được")
+    return out
+
+
+def load_file(path: Path, source: str, catalog: dict[str, dict[str, str]] | None = None,
+              max_bytes: int | None = None) -> list[SourceDocument]:
+    """Read one file into its documents: one for an ordinary file, one per source
+    instrument for a Pháp điển topic. Raises :class:`UnreadableError` with a reason."""
+    suffix = path.suffix.lower()
+    if suffix in {".md", ".markdown", ".txt"}:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise UnreadableError(f"tệp quá lớn ({size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB)")
+        raw = path.read_bytes()
+        lines = [nfc(line) for line in decode_bytes(raw).replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+        from .phapdien import is_phapdien
+
+        if is_phapdien(lines):
+            documents = _phapdien_documents(lines, source, raw)
+            for d in documents:  # the catalog may still override an instrument's fields
+                override = dict((catalog or {}).get(d.source, {}))
+                d.title = override.pop("title", None) or d.title
+                d.metadata.update(override)
+            return documents
+    return [load_document(path, source, (catalog or {}).get(source), max_bytes)]
+
+
 def load_document(path: Path, source: str, meta: dict[str, str] | None = None, max_bytes: int | None = None) -> SourceDocument:
-    """Read one file; raises :class:`UnreadableError` with a user-facing reason."""
+    """Read one ordinary file; raises :class:`UnreadableError` with a user-facing reason."""
     suffix = path.suffix.lower()
     if suffix not in READERS:
         raise UnreadableError(f"định dạng {suffix or '(không có đuôi)'} không được hỗ trợ")
@@ -269,11 +357,16 @@ def load_document(path: Path, source: str, meta: dict[str, str] | None = None, m
     text, pages = clean_lines(lines, markdown=suffix in {".md", ".markdown", ".txt"})
     if sum(ch.isalpha() for ch in text) < 20:
         raise UnreadableError("không có nội dung văn bản đủ để lập chỉ mục")
-    meta = dict(meta or {})
+    from .letterhead import read_letterhead
+
+    # what the document says about itself, then the catalog's corrections on top
+    meta = {**read_letterhead(text), **(meta or {})}
     title = meta.pop("title", None) or _fallback_title(text, source)
+    if "short_title" not in meta and meta.get("kind") and meta.get("number"):
+        meta["short_title"] = f"{meta['kind']} {meta['number']}"
     return SourceDocument(
         source=source, title=title, text=text, sha256=hashlib.sha256(raw).hexdigest(),
-        metadata=meta, pages=pages,
+        metadata=meta, pages=pages, units=legal_units(text),
     )
 
 
@@ -289,7 +382,7 @@ def load_documents(folder: Path, max_file_mb: float = 20) -> tuple[list[SourceDo
         if path.name == CATALOG_FILE or path.name.startswith(".") or path.name.lower() == "readme.md":
             continue
         try:
-            documents.append(load_document(path, source, catalog.get(source), int(max_file_mb * 1_000_000)))
+            documents.extend(load_file(path, source, catalog, int(max_file_mb * 1_000_000)))
         except UnreadableError as exc:
             skipped.append(Skipped(source, str(exc)))
         except OSError as exc:

@@ -52,7 +52,7 @@ def citation_problems(answer: Answer, documents: dict[str, dict]) -> list[str]:
         passages = [c.text for c in answer.citations]
         by_id = {c.id: c.text for c in answer.citations}
         for line in answer.answer.split("\n"):
-            if line.startswith("Theo ") and line.rstrip().endswith(":"):
+            if re.match(r"^(?:Bước \d+\. )?Theo .*:$", line.rstrip()):
                 continue  # the lead-in names the document and section
             if line.startswith("|"):  # a comparison table: every cited value is in its passage
                 for value, n in re.findall(r"([^|;\[\]]+?)\s*\[(\d+)\]", line):

@@ -40,7 +40,7 @@ from .config import Settings, quiet_libraries
 from .documents import Skipped, SourceDocument, load_documents
 from .vietnamese import lexical_tokens
 
-CHUNKER_VERSION = "1"  # bump when chunking rules change: forces a re-chunk of every file
+CHUNKER_VERSION = "3"  # bump when chunking rules change: forces a re-chunk of every file
 CURRENT = "CURRENT"
 
 
@@ -187,6 +187,7 @@ def _to_langchain(chunk: Chunk):
     }
     if chunk.page is not None:
         metadata["page"] = chunk.page
+    metadata.update(chunk.extra)
     return Document(page_content=chunk.context_text, metadata=metadata)
 
 
@@ -291,7 +292,10 @@ def build_index(
 
         documents, skipped = load_documents(settings.documents_dir, settings.max_file_mb)
         old_docs: dict[str, dict] = old_manifest.get("documents", {})
-        changed = [d for d in documents if not same_pipeline or old_docs.get(d.source, {}).get("sha256") != d.sha256]
+        # a document is redone when its bytes, or what is read about it (title, letterhead,
+        # catalog entry), changed: the title is part of every chunk's embedded text
+        changed = [d for d in documents if not same_pipeline or old_docs.get(d.source, {}).get("sha256") != d.sha256
+                   or old_docs[d.source].get("title") != d.title or old_docs[d.source].get("metadata") != d.metadata]
         removed = sorted(set(old_docs) - {d.source for d in documents})
         summary = IndexSummary(documents=len(documents), skipped=skipped,
                                unchanged_documents=len(documents) - len(changed))
@@ -391,8 +395,9 @@ def _write_documents(version: Path, documents: list[SourceDocument]) -> None:
     """The normalised text of every document: what citations are verified against."""
     with (version / "documents.jsonl").open("w", encoding="utf-8") as f:
         for d in documents:
-            f.write(json.dumps({"source": d.source, "title": d.title, "text": d.text,
-                                "pages": d.pages, "metadata": d.metadata}, ensure_ascii=False) + "\n")
+            f.write(json.dumps({"source": d.source, "title": d.title, "text": d.text, "pages": d.pages,
+                                "metadata": d.metadata, "units": [asdict(u) for u in d.units]},
+                               ensure_ascii=False) + "\n")
 
 
 def _write_json(path: Path, data: dict) -> None:

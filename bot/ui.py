@@ -95,11 +95,19 @@ def render_sources(answer: Answer, assistant: Assistant, turn: int, open_: bool 
     for c in answer.citations:
         where = f" — {esc(c.section)}" if c.section else ""
         page = f"trang {c.page}" if c.page else ""
+        legal = []  # a codified article: its Pháp điển code, when it took effect, later changes
+        if c.extra.get("pd_code"):
+            legal.append(f"Pháp điển: {esc(c.extra['pd_code'])}")
+        if c.extra.get("effective"):
+            legal.append(f"hiệu lực từ {esc(c.extra['effective'])}")
+        status = f'<div class="tl-meta tl-status">Lưu ý: điều này {esc(c.extra["status"])}</div>' \
+            if c.extra.get("status") else ""
+        file = c.source.split("#", 1)[0]
         blocks.append(
             f'<details class="tl-source" id="nguon-{turn}-{c.id}"{" open" if open_ else ""}>'
             f"<summary>Nguồn [{c.id}]: {esc(c.title)}{where}</summary>"
-            f'<div class="tl-meta">{" · ".join(x for x in (_meta(assistant, c.source), page, "tệp " + esc(c.source)) if x)}</div>'
-            f'<div class="tl-passage">{_highlight(c.text, c.quotes)}</div></details>'
+            f'<div class="tl-meta">{" · ".join(x for x in (_meta(assistant, c.source), *legal, page, "tệp " + esc(file)) if x)}</div>'
+            f'{status}<div class="tl-passage">{_highlight(c.text, c.quotes)}</div></details>'
         )
     return "".join(blocks)
 
@@ -273,7 +281,8 @@ class ChatService:
         rows = []
         for source, d in self.assistant.documents.items():
             m = d.get("metadata", {})
-            rows.append([d["title"], m.get("issuer", ""), m.get("number", ""), m.get("date", ""), d["chunks"], source])
+            date = m.get("date", "") + (f" (hiệu lực {m['effective']})" if m.get("effective") else "")
+            rows.append([d["title"], m.get("issuer", ""), m.get("number", ""), date, d["chunks"], source])
         return rows
 
     def choices(self) -> list[tuple[str, str]]:

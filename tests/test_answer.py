@@ -20,11 +20,14 @@ def test_answer_quotes_and_cites_every_sentence(assistant):
     answer = assistant.ask("Thành lập hợp tác xã cần ít nhất bao nhiêu thành viên?")
     assert not answer.abstained and answer.mode == "extractive"
     assert "ít nhất 05 thành viên chính thức" in answer.answer
-    assert answer.answer.startswith("Theo Luật Hợp tác xã 2023")
+    # the lead-in names the clause, article and instrument as people cite them
+    assert answer.answer.startswith("Theo khoản 7 Điều 4 Luật Hợp tác xã 2023 (Giải thích từ ngữ) [1]:")
     for line in answer.answer.split("\n"):
         assert re.search(r"\[\d+\]", line), line
     c = answer.citations[0]
-    assert c.source == "luat-hop-tac-xa-2023_17-2023-qh15.txt" and "Điều 4." in c.section
+    assert c.source == "12.4_hop-tac-xa.md#17-2023-qh15" and c.section.startswith("Điều 4.")
+    assert c.extra == {"article": "Điều 4", "pd_code": "Điều 12.4.LQ.4", "effective": "01/07/2024",
+                       "instrument": "Luật Hợp tác xã 2023"}
     _valid(assistant, answer)
 
 

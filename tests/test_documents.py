@@ -125,9 +125,9 @@ def test_stray_file_path_line_is_dropped_and_tabs_normalised():
 
 
 def test_catalog_metadata_and_fallback_title(tmp_path):
-    law = _load("luat-hop-tac-xa-2023_17-2023-qh15.txt")
-    assert law.title.startswith("Luật Hợp tác xã 2023")
-    assert law.metadata["number"] == "17/2023/QH15" and law.metadata["issuer"] == "Quốc hội"
+    kon_tum = _load("kon-tum_chuong-trinh-41-ctr-tu_2022.txt")
+    assert kon_tum.title.startswith("Chương trình số 41-CTr/TU")  # the catalog's title
+    assert kon_tum.metadata["number"] == "41-CTr/TU" and kon_tum.metadata["issuer"] == "Tỉnh ủy Kon Tum"
     (tmp_path / "moi.md").write_text("# Hướng dẫn thành lập hợp tác xã\n\nNội dung hướng dẫn chi tiết về hồ sơ.\n")
     docs, skipped = load_documents(tmp_path)
     assert not skipped and docs[0].title == "Hướng dẫn thành lập hợp tác xã"

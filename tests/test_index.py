@@ -20,7 +20,7 @@ from bot.chunking import chunk_document
 from bot.documents import load_documents
 from bot.index import build_index, current_version, open_index
 
-from .conftest import DOCUMENTS, MODEL_CACHE, make_settings
+from .conftest import DOCUMENTS, FIXTURES, MODEL_CACHE, make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -200,7 +200,7 @@ def test_cli_offline_and_kill_9_mid_index_keeps_previous_index(tmp_path, embeddi
     n_before = len(before.chunks)
 
     # 2. add the Law (≈230 chunks) and kill -9 the indexer once it has written some of them
-    shutil.copy(DOCUMENTS / "luat-hop-tac-xa-2023_17-2023-qh15.txt", docs)
+    shutil.copy(FIXTURES / "luat-hop-tac-xa-2023_17-2023-qh15.txt", docs)
     proc = subprocess.Popen(cli, env=OFFLINE_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 300
     killed_mid_index = False
