@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh Debian machine with Python 3.11:
 #   make run   — install, build the index if missing, start the assistant
-#   make test  — install with test extras, run the whole test suite
+#   make test  — install with test extras, lint (ruff), run the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 PIP    := $(VENV)/bin/pip
@@ -39,6 +39,7 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 test: $(VENV)/.installed-test browser
+	$(VENV)/bin/ruff check .
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 
 clean:

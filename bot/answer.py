@@ -16,11 +16,14 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from collections.abc import Iterator
 
+import numpy as np
 from langchain_core.runnables import RunnableLambda
 
 from .chunking import SENTENCE_END
+from .gate import features as gate_features
+from .gate import background_vectors, load_gate
 from .config import Settings
 from .index import IndexHandle, ensure_index
 from .phapdien import CODE_HEADING
@@ -29,7 +32,7 @@ from .questions import (GENERIC, STOPWORDS_ACCENTED, BadQuestion, TermStats, cle
 from .references import Resolved, resolve
 from .references import named_instruments as named_sources
 from .retrieval import Hit, hybrid_search
-from .vietnamese import canonical, fold, lexical_tokens
+from .vietnamese import AccentRestorer, canonical, fold, has_diacritics, lexical_tokens, nfc
 
 # Evidence gate: share of the question's distinctive terms (IDF-weighted) that the best
 # passage must contain. Measured on tests/eval/questions.jsonl (see README).
@@ -59,6 +62,7 @@ _HOW_TO = re.compile(r"\b(?:thu tuc|cac buoc|quy trinh|trinh tu|lam (?:the )?nao
                      r"|can (?:lam|chuan bi) (?:nhung )?gi|phai lam (?:nhung )?gi|huong dan|how (?:do|can|to|should)"
                      r"|what are the steps|procedure)\b")
 STEPS_MAX = 8
+_NORMATIVE = ("bo luat", "luat", "nghi dinh", "thong tu")
 
 NOT_COVERED = "Các văn bản hiện có không đề cập đến nội dung này, nên tôi không trả lời để tránh đưa thông tin không có căn cứ."
 CHITCHAT = ("Xin chào! Tôi là trợ lý tra cứu chính sách kinh tế tập thể, hợp tác xã. Tôi chỉ trả lời từ các văn bản "
@@ -184,8 +188,13 @@ class Assistant:
         self.targets = self.handle.targets()
         self.records = self.handle.documents()  # text and articles of each document, read once
         self.texts = {s: d["text"] for s, d in self.records.items()}
+        self.restorer = AccentRestorer(list(self.texts.values()))
         self.corpus_folded = " ".join(
             fold(canonical(re.sub(r"\s+", " ", text))) for text in self.texts.values())
+        self.background = background_vectors(self.embeddings, settings.model_cache_dir)
+        self._vectors: dict[str, list[float]] = {}
+        self.normative_loaded = any(d.get("metadata", {}).get("kind", "").lower() in ("luật", "bộ luật", "nghị định", "thông tư")
+                                    for d in self.documents.values())
         self.llm = None
         if settings.llm_url:
             from .llm import chat_model
@@ -263,16 +272,27 @@ class Assistant:
         if _COMPARE.search(fold(canonical(full))) and not uncovered:
             years = _YEARS.findall(full)
             compare = (int(years[0]) if years else 2030, named)
-        unknown = [surface for surface, phrase in named_instruments(full)
-                   if not re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", self.corpus_folded)]
+        unknown = [surface for surface, phrase in named_instruments(full) if self._missing_instrument(surface, phrase)]
+        # what the embeddings read: a question typed without diacritics gets them back
+        dense_query = full if english else self.restorer.restore(full)
         reference, resolved = resolve(full, self.records, state["sources"])
         ref_named = bool(reference) and bool(named_sources(full, self.records))
         how_to = bool(_HOW_TO.search(fold(canonical(full)).lower()))
-        return {**state, "reference": reference, "resolved": resolved, "ref_named": ref_named, "how_to": how_to,
+        return {**state, "dense_query": dense_query, "reference": reference, "resolved": resolved, "ref_named": ref_named, "how_to": how_to,
                 "question": question, "standalone": full, "lexical": lexical, "english": english,
                 "named": named, "uncovered": uncovered, "unknown": unknown, "sources": sources, "terms": terms,
                 "duties": duties, "unassigned": unassigned, "filtered": filtered, "compare": compare,
                 "folded": fold(canonical(f"{full} {vietnamese}"))}
+
+    def _missing_instrument(self, surface: str, phrase: str) -> bool:
+        """Is an instrument the question names absent? A law, decree or circular is
+        present only as a loaded document — another text that merely mentions "Luật Doanh
+        nghiệp" does not state its rules; a resolution or conclusion is present when the
+        documents name it (plans restate the targets of the resolutions they implement)."""
+        kind = fold(canonical(surface)).lower()
+        if kind.startswith(_NORMATIVE) and self.normative_loaded:
+            return not named_sources(surface, self.records)
+        return not re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", self.corpus_folded)
 
     def _by_number(self, question: str) -> list[str]:
         """Documents whose number the question quotes ("công văn 2651", "41-CTr/TU")."""
@@ -290,10 +310,24 @@ class Assistant:
 
     def _retrieve(self, state: dict) -> dict:
         t = time.perf_counter()
+        vector = self._query_vector(state["dense_query"])
+        stats: dict = {}
         hits = [] if is_chitchat(state["question"]) else hybrid_search(
-            self.handle, self.embeddings, state["standalone"], k=TOP_K, sources=state["sources"],
-            lexical_query=state["lexical"])
-        return {**state, "hits": hits, "retrieve_ms": round((time.perf_counter() - t) * 1000, 1)}
+            self.handle, self.embeddings, state["dense_query"], k=TOP_K, sources=state["sources"],
+            lexical_query=state["lexical"], query_vector=vector, stats=stats)
+        return {**state, "hits": hits, "vector": vector, "dense": stats.get("dense", []), "retrieve_ms": round((time.perf_counter() - t) * 1000, 1)}
+
+    def _query_vector(self, query: str):
+        """The question's embedding, computed once per question (retrieval, steps and the
+        gate's background comparison all use it)."""
+        key = nfc(query).strip()
+        vector = self._vectors.get(key)  # (a dict: safe across the chat's worker threads)
+        if vector is None:
+            vector = self.embeddings.embed_query(key)
+            if len(self._vectors) > 256:
+                self._vectors.clear()
+            self._vectors[key] = vector
+        return vector
 
     def _generate(self, state: dict) -> dict:
         """The optional LLM step (a no-op without ``BOT_LLM``)."""
@@ -379,8 +413,19 @@ class Assistant:
         # "đăng ký kết hôn" shares "đăng ký" with the Law, but not "hôn"
         words = [t for t in terms if "_" not in t]
         key = max(words, key=self.terms.weight) if words else None
-        if key and not any(c >= COVERAGE_THRESHOLD and key in self.tokens[h.row] for c, h in scored):
-            best = min(best, COVERAGE_THRESHOLD - 0.01)
+        key_rows = {h.row for h in hits if key and key in self.tokens[h.row]}
+        background_top = float((self.background @ np.asarray(state["vector"], dtype=np.float32)).max()) \
+            if len(self.background) else 0.0
+        evidence = gate_features(scored, key_rows, terms, not has_diacritics(state["standalone"]), background_top,
+                                 state["dense"])
+        model = load_gate()
+        if model is not None:  # fit on data (bot/gate.json, benchmarks/fit_gate.py)
+            probability = model.probability(evidence)
+            covered = probability >= model.threshold
+        else:  # the coverage rule: distinctive terms, and the most distinctive one, in a passage
+            probability = None
+            covered = best >= COVERAGE_THRESHOLD and (
+                not key or any(c >= COVERAGE_THRESHOLD and h.row in key_rows for c, h in scored))
         reason = None
         if is_chitchat(state["question"]):
             reason = "chitchat"
@@ -402,9 +447,18 @@ class Assistant:
             reason = "unassigned"
         elif _SIGNER.search(state["folded"]):
             reason = None if len(state["sources"] or []) == 1 else "coverage"
-        elif not hits or best < COVERAGE_THRESHOLD:
+        elif not hits or not covered:
             reason = "coverage"
-        return {**state, "scored": scored, "best_coverage": best, "abstain": reason}
+        return {**state, "scored": scored, "best_coverage": best, "abstain": reason, "evidence": evidence,
+                "probability": probability}
+
+    def evidence(self, question: str, history: list[dict] | None = None) -> dict:
+        """What the gate sees for a question (features, probability, ranked chunks) —
+        for fitting and measuring the gate, not for answering."""
+        state = {"raw": question, "history": history or [], "sources": None}
+        state = self._gate(self._retrieve(self._prepare(state)))
+        return {"features": state["evidence"], "probability": state["probability"], "abstain": state["abstain"],
+                "ranked": [(self.chunks[h.row]["source"], self.chunks[h.row]["section"]) for h in state["hits"]]}
 
     def _compose(self, state: dict) -> dict:
         hits: list[Hit] = state["hits"]
@@ -438,7 +492,7 @@ class Assistant:
                          for s in named_sources(state["standalone"], self.records)]
                 answer.answer = f"Không tìm thấy {state['reference'].words()} trong {', '.join(names)} (văn bản đã nạp)."
             elif reason == "instrument":
-                answer.answer = (f"Các văn bản hiện có không nhắc đến {', '.join(state['unknown'])}, nên tôi không "
+                answer.answer = (f"{', '.join(state['unknown'])} không có trong các văn bản đã nạp, nên tôi không "
                                  "trả lời để tránh đưa thông tin không có căn cứ.")
             else:
                 answer.answer = NOT_COVERED
@@ -560,8 +614,8 @@ class Assistant:
         the procedure: members, founding conference, charter, dossier, certificate…),
         each with its sentence that best matches the question. False when fewer than
         three articles are retrieved (then a plain answer is better)."""
-        hits = hybrid_search(self.handle, self.embeddings, state["standalone"], k=40, sources=state["sources"],
-                             lexical_query=state["lexical"])
+        hits = hybrid_search(self.handle, self.embeddings, state["dense_query"], k=40, sources=state["sources"],
+                             lexical_query=state["lexical"], query_vector=state["vector"])
         q_terms = self._question_terms(state)
         total = sum(q_terms.values())
         best: dict[tuple[str, str], tuple[int, int]] = {}
@@ -591,12 +645,20 @@ class Assistant:
             return (c.get("order", 10**6), c["source"], c["index"])
 
         picks = []
-        for _, row in sorted(chosen, key=lambda x: position(x[1])):
-            units = self._units(row)
-            if not units:
+        for _, hit_row in sorted(chosen, key=lambda x: position(x[1])):
+            # the whole article, not only the retrieved part: its opening clause usually
+            # states the step, so it wins unless another sentence matches clearly better
+            best_pick = None
+            for row in self._same_article(hit_row):
+                units = self._units(row)
+                for k, unit in enumerate(units):
+                    score = self._unit_score(q_terms, unit[1], total) + (0.2 if row == self._same_article(hit_row)[0]
+                                                                          and k == 0 else 0.0)
+                    if best_pick is None or score > best_pick[0]:
+                        best_pick = (score, row, units, k)
+            if best_pick is None:
                 continue
-            scores = [self._unit_score(q_terms, u[1], total) for u in units]
-            k = max(range(len(units)), key=lambda j: (scores[j], -j))
+            _, row, units, k = best_pick
             selected = [units[k]]
             if units[k][1].rstrip().endswith(":"):  # a list intro comes with its items
                 selected += [u for u in units[k + 1:k + 6] if u[2]]
@@ -626,8 +688,11 @@ class Assistant:
         # candidate passages: those that pass the gate; ranked by their best sentence,
         # how well their heading names what was asked, and their retrieval rank
         candidates = []
+        # passages that cover the question about as well as the best one does (a question in
+        # everyday words may share few terms with any passage: then the best few compete)
+        floor = min(COVERAGE_THRESHOLD, 0.8 * state["best_coverage"])
         for rank, (coverage, hit) in enumerate(state["scored"]):
-            if coverage < COVERAGE_THRESHOLD:
+            if coverage < floor:
                 continue
             units = self._units(hit.row)
             if not units:
@@ -676,6 +741,18 @@ class Assistant:
                 offset += len(line) + 1
         return None
 
+    def _same_article(self, row: int) -> list[int]:
+        """All chunks of the article the chunk lies in, in order."""
+        chunk = self.chunks[row]
+        rows = [row]
+        for step in (-1, 1):
+            r = row + step
+            while 0 <= r < len(self.chunks) and self.chunks[r]["source"] == chunk["source"] \
+                    and self.chunks[r].get("article") == chunk.get("article"):
+                rows.append(r)
+                r += step
+        return sorted(rows)
+
     def _same_section(self, row: int) -> list[int]:
         """The chunk and its neighbours that continue the same section (a split list)."""
         chunk = self.chunks[row]
@@ -696,7 +773,11 @@ class Assistant:
             step = f"Bước {n}. " if steps else ""
             chunk = self.chunks[row]
             doc = self.documents.get(chunk["source"], {})
-            legal = legal_name(chunk, doc)
+            # a run of clauses packed in one chunk: the clause quoted names itself ("7.Hợp tác xã …")
+            numbers = {m.group(1) if m else None for m in (re.match(r"^(\d+)\.(?!\d)", u[1]) for u in selected)}
+            own = next(iter(numbers)) if len(numbers) == 1 and None not in numbers \
+                and not re.search(r" › \d+\.", chunk.get("section", "")) else ""
+            legal = legal_name(chunk, doc, clause=own or "")
             if legal:
                 lines.append(f"{step}Theo {legal} [{n}]:")
             else:

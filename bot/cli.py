@@ -145,23 +145,33 @@ def cmd_ask(args: argparse.Namespace) -> int:
             q = question if isinstance(question, str) else ""
             _print_answer(Answer(question=q, answer=error, abstained=True, error=error), True)
             continue
-        _print_answer(assistant.ask(question, hist if hist is not None else history, expand_sources(args.source, assistant.documents)), True)
+        sources = expand_sources(args.source, assistant.documents)
+        _print_answer(assistant.ask(question, hist if hist is not None else history, sources), True)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluation import evaluate, load_questions
 
+    from .evaluation import EVAL_SETS
+
     try:
-        questions = load_questions(Path(args.file))
+        sets = {args.file: load_questions(Path(args.file))} if args.file else {
+            name: [q for f in files for q in load_questions(f) if split is None or q.get("split") == split]
+            for name, (files, split) in EVAL_SETS.items()}
     except (OSError, ValueError) as exc:
         print(f"Không đọc được bộ câu hỏi: {exc}", file=sys.stderr)
         return 2
-    report = evaluate(_assistant(args), questions)
+    assistant = _assistant(args)
+    results = {}
+    for name, questions in sets.items():
+        report = evaluate(assistant, questions)
+        results[name] = {"metrics": report.metrics, "rows": report.rows}
+        if not args.json:
+            print(f"== {name}")
+            print("\n".join(report.lines()))
     if args.json:
-        print(json.dumps({"metrics": report.metrics, "rows": report.rows}, ensure_ascii=False, indent=1))
-    else:
-        print("\n".join(report.lines()))
+        print(json.dumps(results if not args.file else results[args.file], ensure_ascii=False, indent=1))
     return 0
 
 
@@ -300,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_brief)
 
     p = sub.add_parser("eval", help="đánh giá trên một bộ câu hỏi JSON Lines")
-    p.add_argument("file", help="tệp JSON Lines câu hỏi (ví dụ tests/eval/questions.jsonl)")
+    p.add_argument("file", nargs="?", help="tệp JSON Lines câu hỏi (bỏ trống: nửa điều chỉnh, nửa kiểm định và bộ sinh tự động)")
     p.add_argument("--json", action="store_true", help="in toàn bộ kết quả dạng JSON")
     _folders(p)
     p.set_defaults(func=cmd_eval)

@@ -19,6 +19,18 @@ from .answer import Answer, Assistant, strip_markers
 from .vietnamese import canonical
 
 
+_EVAL = Path(__file__).resolve().parent.parent / "tests" / "eval"
+# The sets `python -m bot eval` reports: the hand-written questions the system was developed
+# on (tuning half), the ones written independently before looking at any answer
+# (validation half), and the set generated from the documents' structure, by its split.
+EVAL_SETS: dict[str, tuple[list[Path], str | None]] = {
+    "tuning (hand-written)": ([_EVAL / "questions.jsonl"], None),
+    "validation (independent)": ([_EVAL / "phapdien.jsonl", _EVAL / "independent.jsonl"], None),
+    "generated · tuning split": ([_EVAL / "generated.jsonl"], "tune"),
+    "generated · validation split": ([_EVAL / "generated.jsonl"], "validation"),
+}
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", canonical(text)).strip()
 

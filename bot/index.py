@@ -33,7 +33,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from .chunking import Chunk, chunk_document
 from .config import Settings, quiet_libraries

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 from .questions import STOPWORDS_ACCENTED
 from .vietnamese import canonical, fold, lexical_tokens

@@ -219,9 +219,9 @@ def _apply_note(article: Article, note: re.Match[str], instruments: dict[str, In
     instrument = instruments.setdefault(number.upper(), Instrument(kind=kind, number=number))
     head = rest.split(", có hiệu lực", 1)[0]
     issued = _ISSUED.match(head)
-    if issued and not instrument.about:
-        instrument.about, instrument.date, instrument.issuer = (
-            issued.group("title").strip(), issued.group("date"), issued.group("issuer").strip())
+    if issued and not instrument.about:  # the full mention also spells the number best
+        instrument.number, instrument.about, instrument.date, instrument.issuer = (
+            number, issued.group("title").strip(), issued.group("date"), issued.group("issuer").strip())
     effective = _EFFECTIVE.search(rest)
     number_in_code = article.code.rsplit(".", 1)[-1]
     article.instrument = instrument.key

@@ -34,11 +34,15 @@ class Hit:
 
 
 def hybrid_search(handle: IndexHandle, embeddings, query: str, k: int = 6, candidates: int = 40,
-                  sources: list[str] | None = None, lexical_query: str | None = None) -> list[Hit]:
+                  sources: list[str] | None = None, lexical_query: str | None = None,
+                  query_vector: list[float] | None = None, stats: dict | None = None) -> list[Hit]:
     """Top ``k`` chunks for ``query`` by RRF over dense and lexical rankings.
 
     ``lexical_query`` (default: the query) is what BM25 sees — e.g. the query plus
-    Vietnamese glossary terms for an English question, or formal synonyms.
+    Vietnamese glossary terms for an English question, or formal synonyms;
+    ``query_vector`` an embedding of the query already computed by the caller;
+    ``stats``, when given, receives the dense cosines of the candidates in rank order
+    (the gate's evidence, whether or not they survive the fusion).
     """
     query = nfc(query).strip()
     lexical_query = nfc(lexical_query).strip() if lexical_query else query
@@ -54,9 +58,11 @@ def hybrid_search(handle: IndexHandle, embeddings, query: str, k: int = 6, candi
     dense_score: dict[int, float] = {}
     collection = handle.client.get_collection(handle.settings.collection)
     where = {"source": {"$in": list(sources)}} if sources else None
-    result = collection.query(query_embeddings=[embeddings.embed_query(query)],
+    result = collection.query(query_embeddings=[query_vector if query_vector is not None else embeddings.embed_query(query)],
                               n_results=min(candidates, max(1, int(allowed.sum()))), where=where,
                               include=["distances"])
+    if stats is not None:
+        stats["dense"] = [1.0 - float(d) for d in result["distances"][0]]
     for rank, (chunk_id, distance) in enumerate(zip(result["ids"][0], result["distances"][0])):
         row = row_of.get(chunk_id)
         if row is None:

@@ -106,7 +106,8 @@ def render_sources(answer: Answer, assistant: Assistant, turn: int, open_: bool 
         blocks.append(
             f'<details class="tl-source" id="nguon-{turn}-{c.id}"{" open" if open_ else ""}>'
             f"<summary>Nguồn [{c.id}]: {esc(c.title)}{where}</summary>"
-            f'<div class="tl-meta">{" · ".join(x for x in (_meta(assistant, c.source), *legal, page, "tệp " + esc(file)) if x)}</div>'
+            f'<div class="tl-meta">{" · ".join(x for x in (_meta(assistant, c.source), *legal, page, "tệp " + esc(file)) if x)}'
+            "</div>"
             f'{status}<div class="tl-passage">{_highlight(c.text, c.quotes)}</div></details>'
         )
     return "".join(blocks)

@@ -114,3 +114,73 @@ def lexical_tokens(text: str, folded: bool = False) -> list[str]:
     if folded:
         sy = [fold(s) for s in sy]
     return sy + [f"{a}_{b}" for a, b in zip(sy, sy[1:])]
+
+
+class AccentRestorer:
+    """Puts the diacritics back on a question typed without them, from the corpus itself.
+
+    Each unaccented syllable could be several accented ones ("hop" → hợp, họp, hộp); the
+    choice is the sequence the documents make most likely (a syllable bigram model of the
+    loaded corpus, add-k smoothed, decoded with Viterbi). "nop ho so lap htx" → "nộp hồ
+    sơ lập htx". The embeddings read accented Vietnamese far better than folded text, and
+    nothing here is a word list: documents added later bring their own vocabulary.
+    """
+
+    def __init__(self, texts: list[str]):
+        import math
+
+        self._log = math.log
+        self.unigram: dict[str, int] = {}
+        self.bigram: dict[tuple[str, str], int] = {}
+        self.candidates: dict[str, list[str]] = {}
+        for text in texts:
+            words = _SYLLABLE.findall(canonical(text))
+            for a, b in zip(["<s>"] + words, words):
+                self.bigram[(a, b)] = self.bigram.get((a, b), 0) + 1
+            for w in words:
+                self.unigram[w] = self.unigram.get(w, 0) + 1
+        for w in self.unigram:
+            self.candidates.setdefault(fold(w), []).append(w)
+        self.total = sum(self.unigram.values()) or 1
+        # per preceding syllable: (bigram occurrences, distinct followers)
+        self.following: dict[str, tuple[int, int]] = {}
+        for (a, _), n in self.bigram.items():
+            seen, distinct = self.following.get(a, (0, 0))
+            self.following[a] = (seen + n, distinct + 1)
+
+    def _score(self, prev: str, word: str) -> float:
+        """log P(word | prev), Witten-Bell interpolation of bigram and unigram: no knob."""
+        p_word = (self.unigram.get(word, 0) + 0.5) / (self.total + 0.5 * len(self.unigram))
+        count_prev = self.following.get(prev, (0, 0))
+        if not count_prev[0]:
+            return self._log(p_word)
+        seen, distinct = count_prev
+        weight = seen / (seen + distinct)
+        return self._log(weight * self.bigram.get((prev, word), 0) / seen + (1 - weight) * p_word)
+
+    def restore(self, text: str) -> str:
+        """The text with diacritics restored where the corpus knows the syllable; text that
+        already carries diacritics is returned unchanged."""
+        if has_diacritics(text):
+            return text
+        tokens = re.split(r"(\w+)", text)
+        words = [i for i, t in enumerate(tokens) if t and _SYLLABLE.fullmatch(t.lower())]
+        # Viterbi over the words (non-words between them are kept as they are)
+        previous = {"<s>": (0.0, [])}
+        for i in words:
+            options = self.candidates.get(tokens[i].lower()) or [tokens[i].lower()]
+            current = {}
+            for option in options:
+                current[option] = max(((score + self._score(prev, option), path + [option])
+                                       for prev, (score, path) in previous.items()), key=lambda x: x[0])
+            previous = current
+        if not words:
+            return text
+        _, best = max(previous.values(), key=lambda x: x[0])
+        for i, word in zip(words, best):
+            original = tokens[i]
+            tokens[i] = word.capitalize() if original[:1].isupper() else word
+        return "".join(tokens)
+
+
+_SYLLABLE = re.compile(r"[a-zà-ỹđ]+")

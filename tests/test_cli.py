@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -57,3 +58,27 @@ def test_single_question_prints_answer_and_sources(corpus_index):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "giao thông vận tải" in done.stdout and "Nguồn:" in done.stdout
     assert "cam-ranh_ke-hoach-thuc-hien-ctr-46.md" in done.stdout
+
+
+def test_registration_question_cites_the_decree_by_its_instrument(corpus_index):
+    """Issue #9's acceptance check, through the CLI as an official would run it."""
+    settings, _, _ = corpus_index
+    done = _run(["ask", "--json", "Thủ tục đăng ký thành lập hợp tác xã như thế nào?"], settings)
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = json.loads(done.stdout)
+    decree = [c for c in row["citations"] if c["source"].endswith("#92-2024-nd-cp")]
+    assert decree and all(c["instrument"] == "Nghị định 92/2024/NĐ-CP" for c in decree)
+    assert all(c["pd_code"].startswith("Điều 12.4.NĐ.3.") and c["effective"] == "18/07/2024" for c in decree)
+    assert re.search(r"Theo Điều \d+ Nghị định 92/2024/NĐ-CP \(", row["answer"])  # never the code alone
+    assert "12.4.NĐ" not in row["answer"]
+
+
+def test_documents_lists_the_instruments_with_their_dates(corpus_index):
+    settings, _, _ = corpus_index
+    done = _run(["documents", "--json"], settings)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {r["short_title"]: r for r in json.loads(done.stdout)}
+    assert rows["Luật Hợp tác xã 2023"]["effective"] == "01/07/2024"
+    assert rows["Nghị định 92/2024/NĐ-CP"]["date"] == "18/07/2024"
+    assert {"Nghị định 45/2021/NĐ-CP", "Nghị định 77/2019/NĐ-CP", "Thông tư 09/2024/TT-BKHĐT"} <= set(rows)
+    assert not any(r["source"] == "12.4_hop-tac-xa.md" for r in rows.values())  # instruments, not one file

@@ -41,7 +41,7 @@ def test_corpus_is_fully_indexed(corpus_index):
     settings, summary, handle = corpus_index
     docs, skipped = load_documents(DOCUMENTS)
     expected = sum(len(chunk_document(d, settings.chunk_max_chars)) for d in docs)
-    assert summary.documents == 5 and not summary.skipped and not skipped
+    assert summary.documents == len(docs) == 17 and not summary.skipped and not skipped  # 4 plans + 13 instruments
     assert summary.chunks == expected == summary.embedded == len(handle.chunks)
     collection = handle.client.get_collection(settings.collection)
     assert collection.count() == expected
@@ -52,6 +52,9 @@ def test_corpus_is_fully_indexed(corpus_index):
     m = record["metadatas"][0]
     assert {"source", "title", "section", "text", "start", "end", "index"} <= set(m)
     assert record["documents"][0] == f"{m['title']} | {m['section']} | {m['text']}"
+    # chunks of a Pháp điển article carry its code and effective date into Chroma
+    decree = collection.get(where={"article": "Điều 34"}, include=["metadatas"])["metadatas"]
+    assert any(x["pd_code"] == "Điều 12.4.NĐ.3.34" and x["effective"] == "18/07/2024" for x in decree)
 
 
 def test_stored_text_is_verbatim_from_the_normalised_document(corpus_index):
@@ -88,7 +91,7 @@ def test_reindex_without_changes_embeds_nothing(corpus_index):
     settings, summary, _ = corpus_index
     again = build_index(settings)
     assert again.embedded == 0 and again.deleted == 0
-    assert again.unchanged_documents == 5 and again.chunks == summary.chunks
+    assert again.unchanged_documents == summary.documents and again.chunks == summary.chunks
     assert again.version == summary.version  # nothing rewritten
 
 

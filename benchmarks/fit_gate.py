@@ -1,0 +1,117 @@
+"""Fit the evidence gate (bot/gate.py) on data and report it on questions it never saw.
+
+Fit on: the tuning half of the generated set (tests/eval/generated.jsonl, from
+benchmarks/make_devset.py) and the hand-written set the system was developed on
+(tests/eval/questions.jsonl). Reported on: the validation half of the generated set and
+the independent set written without seeing the code (tests/eval/phapdien.jsonl).
+
+    python benchmarks/fit_gate.py [--write]
+
+prints the trade-off curve (threshold → answerable questions refused, off-topic questions
+answered) and, with --write, stores the model and the chosen operating point in
+bot/gate.json. The operating point is the highest-recall threshold that still refuses
+≥ 98 % of the off-topic tuning questions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.answer import Assistant  # noqa: E402
+from bot.config import get_settings  # noqa: E402
+from bot.evaluation import load_questions  # noqa: E402
+from bot.gate import FEATURES, GATE_FILE  # noqa: E402
+
+EVAL = ROOT / "tests" / "eval"
+OFF_TOPIC_REFUSED = 0.98
+
+
+def _rows(assistant: Assistant, questions: list[dict], features: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    x, y = [], []
+    for q in questions:
+        evidence = assistant.evidence(q["question"], q.get("history"))
+        if evidence["abstain"] not in (None, "coverage"):
+            continue  # decided before the gate (a place, a named law, chit-chat, a reference)
+        x.append([evidence["features"][f] for f in features])
+        y.append(1 if q.get("answerable") else 0)
+    return np.array(x, dtype=float), np.array(y, dtype=int)
+
+
+def _rates(p: np.ndarray, y: np.ndarray, threshold: float) -> tuple[float, float]:
+    """(share of answerable refused, share of off-topic answered)."""
+    answered = p >= threshold
+    refused = float(np.mean(~answered[y == 1])) if (y == 1).any() else 0.0
+    leaked = float(np.mean(answered[y == 0])) if (y == 0).any() else 0.0
+    return refused, leaked
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--write", action="store_true", help="store the fitted gate in bot/gate.json")
+    parser.add_argument("--features", default=",".join(FEATURES), help="comma-separated subset of " + ",".join(FEATURES))
+    args = parser.parse_args()
+    features = tuple(args.features.split(","))
+    from sklearn.linear_model import LogisticRegression
+
+    if GATE_FILE.exists() and not args.write:
+        print(f"(features do not depend on {GATE_FILE.name}; fitting anew)")
+    assistant = Assistant(get_settings())
+    generated = load_questions(EVAL / "generated.jsonl")
+    tune = [q for q in generated if q["split"] == "tune"] + load_questions(EVAL / "questions.jsonl")
+    valid_generated = [q for q in generated if q["split"] == "validation"]
+    independent = load_questions(EVAL / "phapdien.jsonl")
+    started = time.perf_counter()
+    x_tune, y_tune = _rows(assistant, tune, features)
+    x_val, y_val = _rows(assistant, valid_generated, features)
+    x_ind, y_ind = _rows(assistant, independent, features)
+    print(f"features for {len(y_tune) + len(y_val) + len(y_ind)} questions in {time.perf_counter() - started:.0f} s")
+
+    mean, scale = x_tune.mean(axis=0), x_tune.std(axis=0) + 1e-9
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
+    model.fit((x_tune - mean) / scale, y_tune)
+
+    def prob(x: np.ndarray) -> np.ndarray:
+        return model.predict_proba((x - mean) / scale)[:, 1]
+
+    p_tune, p_val, p_ind = prob(x_tune), prob(x_val), prob(x_ind)
+    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    ok = [t for t in grid if _rates(p_tune, y_tune, t)[1] <= 1 - OFF_TOPIC_REFUSED]
+    threshold = float(min(ok)) if ok else 0.5
+    print("\nthreshold | tuning: answerable refused, off-topic answered | validation (generated) | independent: refused")
+    for t in grid:
+        a, b = _rates(p_tune, y_tune, t)
+        c, d = _rates(p_val, y_val, t)
+        e, _ = _rates(p_ind, y_ind, t)
+        mark = "  ←" if abs(t - threshold) < 1e-9 else ""
+        print(f"  {t:.2f}    |  {a:.3f}  {b:.3f}  |  {c:.3f}  {d:.3f}  |  {e:.3f}{mark}")
+    print("\nweights (standardised):", {f: round(float(w), 3) for f, w in zip(features, model.coef_[0])})
+    a, b = _rates(p_val, y_val, threshold)
+    e, _ = _rates(p_ind, y_ind, threshold)
+    print(f"operating point {threshold:.2f}: validation — answerable refused {a:.3f}, off-topic answered {b:.3f}; "
+          f"independent — answerable refused {e:.3f}")
+    if args.write:
+        data = {
+            "features": list(features),
+            "weights": {f: float(w) for f, w in zip(features, model.coef_[0])},
+            "bias": float(model.intercept_[0]),
+            "mean": {f: float(m) for f, m in zip(features, mean)},
+            "scale": {f: float(s) for f, s in zip(features, scale)},
+            "threshold": threshold,
+            "fitted_on": {"tuning questions": int(len(y_tune)), "off-topic among them": int((y_tune == 0).sum())},
+            "validation": {"answerable_refused": a, "off_topic_answered": b, "independent_refused": e},
+        }
+        GATE_FILE.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"written {GATE_FILE}")
+
+
+if __name__ == "__main__":
+    main()
