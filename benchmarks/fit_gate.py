@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from bot.answer import Assistant  # noqa: E402
 from bot.config import get_settings  # noqa: E402
 from bot.evaluation import load_questions  # noqa: E402
-from bot.gate import FEATURES, GATE_FILE  # noqa: E402
+from bot.gate import FEATURES, GATE_FILE, USED  # noqa: E402
 
 EVAL = ROOT / "tests" / "eval"
 OFF_TOPIC_REFUSED = 0.98
@@ -57,7 +57,7 @@ def _rates(p: np.ndarray, y: np.ndarray, threshold: float) -> tuple[float, float
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--write", action="store_true", help="store the fitted gate in bot/gate.json")
-    parser.add_argument("--features", default=",".join(FEATURES), help="comma-separated subset of " + ",".join(FEATURES))
+    parser.add_argument("--features", default=",".join(USED), help="comma-separated subset of " + ",".join(FEATURES))
     args = parser.parse_args()
     features = tuple(args.features.split(","))
     from sklearn.linear_model import LogisticRegression
@@ -83,9 +83,10 @@ def main() -> None:
         return model.predict_proba((x - mean) / scale)[:, 1]
 
     p_tune, p_val, p_ind = prob(x_tune), prob(x_val), prob(x_ind)
-    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
-    ok = [t for t in grid if _rates(p_tune, y_tune, t)[1] <= 1 - OFF_TOPIC_REFUSED]
+    fine = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    ok = [t for t in fine if _rates(p_tune, y_tune, t)[1] <= 1 - OFF_TOPIC_REFUSED]
     threshold = float(min(ok)) if ok else 0.5
+    grid = sorted(set(np.round(np.arange(0.05, 0.96, 0.05), 2)) | {threshold})
     print("\nthreshold | tuning: answerable refused, off-topic answered | validation (generated) | independent: refused")
     for t in grid:
         a, b = _rates(p_tune, y_tune, t)

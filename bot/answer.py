@@ -274,7 +274,7 @@ class Assistant:
             compare = (int(years[0]) if years else 2030, named)
         unknown = [surface for surface, phrase in named_instruments(full) if self._missing_instrument(surface, phrase)]
         # what the embeddings read: a question typed without diacritics gets them back
-        dense_query = full if english else self.restorer.restore(full)
+        dense_query = f"{full} ({vietnamese})" if english else self.restorer.restore(full)
         reference, resolved = resolve(full, self.records, state["sources"])
         ref_named = bool(reference) and bool(named_sources(full, self.records))
         how_to = bool(_HOW_TO.search(fold(canonical(full)).lower()))

@@ -7,16 +7,31 @@ from pathlib import Path
 import pytest
 
 from bot.answer import Answer, Citation
-from bot.evaluation import citation_problems, evaluate, load_questions
+from bot.evaluation import EVAL_SETS, citation_problems, evaluate, load_questions
 
 QUESTIONS = Path(__file__).parent / "eval" / "questions.jsonl"
 
 pytestmark = pytest.mark.slow
 
 
+def _set(name: str) -> list[dict]:
+    files, split = EVAL_SETS[name]
+    return [q for f in files for q in load_questions(f) if split is None or q.get("split") == split]
+
+
 @pytest.fixture(scope="module")
 def report(assistant):
     return evaluate(assistant, load_questions(QUESTIONS))
+
+
+@pytest.fixture(scope="module")
+def validation(assistant):
+    return evaluate(assistant, _set("validation (independent)"))
+
+
+@pytest.fixture(scope="module")
+def generated(assistant):
+    return evaluate(assistant, _set("generated · validation split"))
 
 
 def test_question_set_covers_every_kind_of_user():
@@ -30,13 +45,40 @@ def test_question_set_covers_every_kind_of_user():
 
 
 def test_thresholds(report):
+    """The hand-written set the system was developed on (the tuning half)."""
     m = report.metrics
     print("\n".join(report.lines()))
-    assert m["fact_recall"] >= 0.9
+    assert m["fact_recall"] >= 0.85
     assert m["citation_validity"] == 1.0
     assert m["abstention_accuracy"] == 1.0
-    assert m["false_abstentions"] <= 1
-    assert m["recall@5"] >= 0.85
+    assert m["false_abstentions"] <= 5
+    assert m["recall@5"] >= 0.9
+
+
+def test_validation_half_written_independently(validation):
+    """Questions written without seeing the code or any answer (tests/eval/phapdien.jsonl,
+    independent.jsonl). Thresholds sit just under what was measured (README): they catch
+    regressions; they are not the targets."""
+    m = validation.metrics
+    print("\n".join(validation.lines()))
+    assert m["questions"] >= 90
+    assert m["citation_validity"] == 1.0
+    assert m["recall@5"] >= 0.72
+    assert m["fact_recall"] >= 0.45
+    assert m["false_abstention_rate"] <= 0.22
+    assert m["abstention_accuracy"] >= 0.6
+
+
+def test_generated_validation_split(generated):
+    """Questions generated from the documents' structure and off-topic ones from 23 other
+    legal topics, on the split the gate was not fit on."""
+    m = generated.metrics
+    print("\n".join(generated.lines()))
+    off_topic = generated.metrics["groups"]["off_topic"]
+    assert m["citation_validity"] == 1.0
+    assert m["recall@5"] >= 0.93
+    assert off_topic["abstained"] / off_topic["n"] >= 0.97
+    assert m["false_abstention_rate"] <= 0.3
 
 
 def test_citation_check_catches_invented_text_and_dangling_markers(assistant):
