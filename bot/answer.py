@@ -1,14 +1,17 @@
 """Stage 5 — answer: grounded, cited Vietnamese answers, or a plain "not covered".
 
 The chain is a LangChain runnable: prepare (clean the question, resolve a follow-up,
-recognise places and English) → retrieve (hybrid) → evidence gate → compose → cite.
+recognise places, English, direct references like "khoản 2 Điều 42", restore missing
+diacritics) → retrieve (hybrid) → evidence gate → compose → cite.
 
 The default composer needs no LLM: it quotes the most relevant sentences and list items
-of the retrieved passages verbatim, opens with a lead-in naming the document and
-section, keeps a list whole when the question asks for one ("nhiệm vụ gì", "những gì",
-"hồ sơ gồm"), and puts [n] after every sentence. The evidence gate abstains when the
-passages do not cover the question's distinctive terms, or when the question names a
-place no document is about — scores alone cannot tell off-topic questions here.
+of the retrieved passages verbatim, opens with a lead-in naming the instrument and
+article ("Theo khoản 1 Điều 30 Luật Hợp tác xã 2023 (…)") or the document and section,
+keeps a list whole when the question asks for one ("nhiệm vụ gì", "những gì", "hồ sơ
+gồm"), answers "how do I …" with ordered steps, and puts [n] after every sentence. The
+evidence gate (bot/gate.py, fit on data) abstains when the question is closer to law in
+general than to the loaded documents; a place, law or article the documents do not hold
+is refused by name before that.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ import numpy as np
 from langchain_core.runnables import RunnableLambda
 
 from .chunking import SENTENCE_END
-from .gate import features as gate_features
-from .gate import background_vectors, load_gate
 from .config import Settings
+from .gate import background_vectors, load_gate
+from .gate import features as gate_features
 from .index import IndexHandle, ensure_index
 from .phapdien import CODE_HEADING
 from .questions import (GENERIC, STOPWORDS_ACCENTED, BadQuestion, TermStats, clean_question, content_terms, expand, is_chitchat,
@@ -34,8 +37,8 @@ from .references import named_instruments as named_sources
 from .retrieval import Hit, hybrid_search
 from .vietnamese import AccentRestorer, canonical, fold, has_diacritics, lexical_tokens, nfc
 
-# Evidence gate: share of the question's distinctive terms (IDF-weighted) that the best
-# passage must contain. Measured on tests/eval/questions.jsonl (see README).
+# Share of the question's distinctive terms (IDF-weighted) a passage must contain: the
+# gate when bot/gate.json is absent, and the bar for passages worth quoting from.
 COVERAGE_THRESHOLD = 0.55
 TOP_K = 6
 _LIST_QUESTION = re.compile(
@@ -58,9 +61,10 @@ _ITEM = re.compile(r"^(?:[-+*•]\s*|[a-zđ]\)\s|\d+(?:\.\d+)*\.\s?)")
 _BULLET = re.compile(r"^[-+*•]\s")
 _MARKER = re.compile(r"\s?\[(\d+)\]")
 # "How do I …": answered as ordered steps, one per article (see _write_steps).
-_HOW_TO = re.compile(r"\b(?:thu tuc|cac buoc|quy trinh|trinh tu|lam (?:the )?nao de|lam sao de|muon (?:thanh lap|lap|dang ky|mo)"
-                     r"|can (?:lam|chuan bi) (?:nhung )?gi|phai lam (?:nhung )?gi|huong dan|how (?:do|can|to|should)"
-                     r"|what are the steps|procedure)\b")
+# Only questions about a procedure as a whole: "những giấy tờ gì" asks for one list.
+_HOW_TO = re.compile(r"\b(?:cac buoc|quy trinh|trinh tu|lam (?:the )?nao de|lam sao de|(?:phai|can) lam (?:nhung )?gi"
+                     r"|lam (?:the )?nao|thu tuc\b.*\b(?:nhu the nao|ra sao|the nao)|how (?:do|can|should) (?:i|we)"
+                     r"|what are the steps|step by step)\b")
 STEPS_MAX = 8
 _NORMATIVE = ("bo luat", "luat", "nghi dinh", "thong tu")
 
@@ -278,8 +282,8 @@ class Assistant:
         reference, resolved = resolve(full, self.records, state["sources"])
         ref_named = bool(reference) and bool(named_sources(full, self.records))
         how_to = bool(_HOW_TO.search(fold(canonical(full)).lower()))
-        return {**state, "dense_query": dense_query, "reference": reference, "resolved": resolved, "ref_named": ref_named, "how_to": how_to,
-                "question": question, "standalone": full, "lexical": lexical, "english": english,
+        return {**state, "dense_query": dense_query, "reference": reference, "resolved": resolved,
+                "ref_named": ref_named, "how_to": how_to, "question": question, "standalone": full, "lexical": lexical, "english": english,
                 "named": named, "uncovered": uncovered, "unknown": unknown, "sources": sources, "terms": terms,
                 "duties": duties, "unassigned": unassigned, "filtered": filtered, "compare": compare,
                 "folded": fold(canonical(f"{full} {vietnamese}"))}
