@@ -32,8 +32,7 @@ from .index import IndexHandle, ensure_index
 from .phapdien import CODE_HEADING
 from .questions import (GENERIC, STOPWORDS_ACCENTED, BadQuestion, TermStats, clean_question, content_terms, expand, is_chitchat,
                         is_english, named_instruments, places_in, standalone, translate_terms)
-from .references import Resolved, resolve
-from .references import named_instruments as named_sources
+from .references import Resolved, instrument_sources, resolve
 from .retrieval import Hit, hybrid_search
 from .vietnamese import AccentRestorer, canonical, fold, has_diacritics, lexical_tokens, nfc
 
@@ -280,7 +279,7 @@ class Assistant:
         # what the embeddings read: a question typed without diacritics gets them back
         dense_query = f"{full} ({vietnamese})" if english else self.restorer.restore(full)
         reference, resolved = resolve(full, self.records, state["sources"])
-        ref_named = bool(reference) and bool(named_sources(full, self.records))
+        ref_named = bool(reference) and bool(instrument_sources(full, self.records))
         how_to = bool(_HOW_TO.search(fold(canonical(full)).lower()))
         return {**state, "dense_query": dense_query, "reference": reference, "resolved": resolved,
                 "ref_named": ref_named, "how_to": how_to, "question": question, "standalone": full, "lexical": lexical, "english": english,
@@ -295,7 +294,7 @@ class Assistant:
         documents name it (plans restate the targets of the resolutions they implement)."""
         kind = fold(canonical(surface)).lower()
         if kind.startswith(_NORMATIVE) and self.normative_loaded:
-            return not named_sources(surface, self.records)
+            return not instrument_sources(surface, self.records)
         return not re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", self.corpus_folded)
 
     def _by_number(self, question: str) -> list[str]:
@@ -493,7 +492,7 @@ class Assistant:
                                  "Bạn hỏi điều của văn bản nào? Hãy ghi tên hoặc số văn bản trong câu hỏi.")
             elif reason == "no_such_article":
                 names = [self.documents[s].get("metadata", {}).get("short_title") or self.documents[s]["title"]
-                         for s in named_sources(state["standalone"], self.records)]
+                         for s in instrument_sources(state["standalone"], self.records)]
                 answer.answer = f"Không tìm thấy {state['reference'].words()} trong {', '.join(names)} (văn bản đã nạp)."
             elif reason == "instrument":
                 answer.answer = (f"{', '.join(state['unknown'])} không có trong các văn bản đã nạp, nên tôi không "
@@ -653,11 +652,12 @@ class Assistant:
             # the whole article, not only the retrieved part: its opening clause usually
             # states the step, so it wins unless another sentence matches clearly better
             best_pick = None
-            for row in self._same_article(hit_row):
+            article_rows = self._same_article(hit_row)
+            for row in article_rows:
                 units = self._units(row)
                 for k, unit in enumerate(units):
-                    score = self._unit_score(q_terms, unit[1], total) + (0.2 if row == self._same_article(hit_row)[0]
-                                                                          and k == 0 else 0.0)
+                    opening = row == article_rows[0] and k == 0
+                    score = self._unit_score(q_terms, unit[1], total) + (0.2 if opening else 0.0)
                     if best_pick is None or score > best_pick[0]:
                         best_pick = (score, row, units, k)
             if best_pick is None:
@@ -747,26 +747,21 @@ class Assistant:
 
     def _same_article(self, row: int) -> list[int]:
         """All chunks of the article the chunk lies in, in order."""
-        chunk = self.chunks[row]
-        rows = [row]
-        for step in (-1, 1):
-            r = row + step
-            while 0 <= r < len(self.chunks) and self.chunks[r]["source"] == chunk["source"] \
-                    and self.chunks[r].get("article") == chunk.get("article"):
-                rows.append(r)
-                r += step
-        return sorted(rows)
+        article = self.chunks[row].get("article")
+        return self._run_around(row, lambda c: c.get("article") == article)
 
     def _same_section(self, row: int) -> list[int]:
         """The chunk and its neighbours that continue the same section (a split list)."""
-        chunk = self.chunks[row]
-        if not chunk["section"]:
-            return [row]
+        section = self.chunks[row]["section"]
+        return self._run_around(row, lambda c: c["section"] == section) if section else [row]
+
+    def _run_around(self, row: int, same) -> list[int]:
+        """The chunk and its neighbours in the same document for which ``same`` holds."""
+        source = self.chunks[row]["source"]
         rows = [row]
         for step in (-1, 1):
             r = row + step
-            while 0 <= r < len(self.chunks) and self.chunks[r]["source"] == chunk["source"] \
-                    and self.chunks[r]["section"] == chunk["section"]:
+            while 0 <= r < len(self.chunks) and self.chunks[r]["source"] == source and same(self.chunks[r]):
                 rows.append(r)
                 r += step
         return sorted(rows)

@@ -66,7 +66,7 @@ def parse_reference(question: str) -> Reference | None:
                      point.group(1) if point and clause else None)
 
 
-def named_instruments(question: str, documents: dict[str, dict]) -> list[str]:
+def instrument_sources(question: str, documents: dict[str, dict]) -> list[str]:
     """Sources whose instrument the question names: by number ("92/2024/NĐ-CP",
     "nghị định 92") or by its short title without the year ("Luật Hợp tác xã")."""
     folded = fold(canonical(question)).lower()
@@ -128,7 +128,7 @@ def resolve(question: str, documents: dict[str, dict], sources: list[str] | None
     reference = parse_reference(question)
     if reference is None:
         return None, []
-    named = named_instruments(question, documents)
+    named = instrument_sources(question, documents)
     pool = [s for s in (named or documents) if not sources or s in sources]
     out = []
     for source in pool:
