@@ -479,9 +479,13 @@ class Assistant:
                 answer.answer = CHITCHAT
             elif reason == "place":
                 have = sorted({p for places in self.places.values() for p in places})
+                national = [d.get("metadata", {}).get("short_title") or d["title"] for d in self.documents.values()
+                            if d.get("metadata", {}).get("place") == "toàn quốc"]
+                nationwide = f", cùng các văn bản áp dụng toàn quốc ({', '.join(national[:3])}{', …' if len(national) > 3 else ''})" \
+                    if national else ""
                 answer.answer = (f"Các văn bản hiện có không có văn bản nào về {', '.join(state['uncovered'])}, "
                                  f"nên tôi không trả lời để tránh dùng số liệu của địa phương khác. "
-                                 f"Hiện có văn bản của: {', '.join(have)}, cùng Luật Hợp tác xã 2023.")
+                                 f"Hiện có văn bản của: {', '.join(have)}{nationwide}.")
             elif reason == "unassigned":
                 answer.answer = (f"Các văn bản hiện có không giao nhiệm vụ nào cho {state['unassigned']}"
                                  f"{' trong văn bản đã chọn' if state['filtered'] else ''}.")
