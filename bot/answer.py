@@ -122,6 +122,13 @@ def _citation_extra(c: Citation) -> dict:
     return {k: c.extra[k] for k in _EXTRA_KEYS if c.extra.get(k)}
 
 
+def legal_facts(c: Citation) -> list[str]:
+    """What a source view adds for a codified article: its Pháp điển code and effective date
+    (plain text; the page escapes it)."""
+    return [x for x in (c.extra.get("pd_code") and f"Pháp điển: {c.extra['pd_code']}",
+                        c.extra.get("effective") and f"hiệu lực từ {c.extra['effective']}") if x]
+
+
 def legal_name(chunk: dict, document: dict, clause: str = "", point: str = "") -> str | None:
     """"khoản 1 Điều 38 Luật Hợp tác xã 2023 (Giấy chứng nhận …)" for a passage of an
     article; None for passages that are not in an article (plans, letters)."""
@@ -610,8 +617,7 @@ class Assistant:
         answer.answer = "\n".join(lines)
         answer.citations.append(Citation(
             id=1, source=r.source, title=record["title"], section=r.unit["label"], text=text, start=r.start, end=r.end,
-            quotes=quotes, extra={**{k: v for k, v in r.unit["meta"].items() if k in _EXTRA_KEYS},
-                                  "instrument": self.documents.get(r.source, {}).get("metadata", {}).get("short_title", "")},
+            quotes=quotes, extra=self._extra({**r.unit["meta"], "source": r.source, "title": record["title"]}),
         ))
         answer.mode = "reference"
 

@@ -91,8 +91,9 @@ def _print_answer(answer, as_json: bool, out=sys.stdout) -> None:
         print("\nNguồn:", file=out)
         for c in answer.citations:
             where = f" — {c.section}" if c.section else ""
-            legal = " · ".join(x for x in (c.extra.get("pd_code"), c.extra.get("effective") and
-                                            f"hiệu lực từ {c.extra['effective']}") if x)
+            from .answer import legal_facts
+
+            legal = " · ".join(legal_facts(c))
             print(f"[{c.id}] {c.title}{where} ({c.source}{' · ' + legal if legal else ''})", file=out)
             if c.extra.get("status"):
                 print(f"    Lưu ý: điều này {c.extra['status']}", file=out)
@@ -151,14 +152,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate, load_questions
-
-    from .evaluation import EVAL_SETS
+    from .evaluation import EVAL_SETS, evaluate, load_questions, load_set
 
     try:
-        sets = {args.file: load_questions(Path(args.file))} if args.file else {
-            name: [q for f in files for q in load_questions(f) if split is None or q.get("split") == split]
-            for name, (files, split) in EVAL_SETS.items()}
+        sets = {args.file: load_questions(Path(args.file))} if args.file else {name: load_set(name) for name in EVAL_SETS}
     except (OSError, ValueError) as exc:
         print(f"Không đọc được bộ câu hỏi: {exc}", file=sys.stderr)
         return 2

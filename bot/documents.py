@@ -198,9 +198,13 @@ def clean_lines(lines: Iterable[tuple[str, int | None]], markdown: bool = True) 
 
 # ---------------------------------------------------------------- readers ----
 
-def _read_text(path: Path) -> list[tuple[str, int | None]]:
-    text = decode_bytes(path.read_bytes())
+def _text_lines(raw: bytes) -> list[tuple[str, int | None]]:
+    text = decode_bytes(raw)
     return [(line, None) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+
+
+def _read_text(path: Path) -> list[tuple[str, int | None]]:
+    return _text_lines(path.read_bytes())
 
 
 def _read_pdf(path: Path) -> list[tuple[str, int | None]]:
@@ -308,7 +312,7 @@ def legal_units(text: str) -> list[Unit]:
     return units
 
 
-def _phapdien_documents(lines: list[str], source: str, raw: bytes) -> list[SourceDocument]:
+def _phapdien_documents(lines: list[str], source: str) -> list[SourceDocument]:
     from .phapdien import instrument_documents
 
     out = []
@@ -326,35 +330,43 @@ def load_file(path: Path, source: str, catalog: dict[str, dict[str, str]] | None
     """Read one file into its documents: one for an ordinary file, one per source
     instrument for a Pháp điển topic. Raises :class:`UnreadableError` with a reason."""
     suffix = path.suffix.lower()
-    if suffix in {".md", ".markdown", ".txt"}:
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise UnreadableError(f"tệp quá lớn ({size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB)")
-        raw = path.read_bytes()
-        lines = [nfc(line) for line in decode_bytes(raw).replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    if suffix in _TEXT_SUFFIXES:
+        raw = _read_bounded(path, max_bytes)
+        lines = [nfc(line) for line, _ in _text_lines(raw)]
         from .phapdien import is_phapdien
 
         if is_phapdien(lines):
-            documents = _phapdien_documents(lines, source, raw)
+            documents = _phapdien_documents(lines, source)
             for d in documents:  # the catalog may still override an instrument's fields
                 override = dict((catalog or {}).get(d.source, {}))
                 d.title = override.pop("title", None) or d.title
                 d.metadata.update(override)
             return documents
+        return [load_document(path, source, (catalog or {}).get(source), max_bytes, raw=raw)]
     return [load_document(path, source, (catalog or {}).get(source), max_bytes)]
 
 
-def load_document(path: Path, source: str, meta: dict[str, str] | None = None, max_bytes: int | None = None) -> SourceDocument:
-    """Read one ordinary file; raises :class:`UnreadableError` with a user-facing reason."""
-    suffix = path.suffix.lower()
-    if suffix not in READERS:
-        raise UnreadableError(f"định dạng {suffix or '(không có đuôi)'} không được hỗ trợ")
+_TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
+
+
+def _read_bounded(path: Path, max_bytes: int | None) -> bytes:
     size = path.stat().st_size
     if max_bytes is not None and size > max_bytes:
         raise UnreadableError(f"tệp quá lớn ({size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB)")
-    raw = path.read_bytes()
-    lines = READERS[suffix](path)
-    text, pages = clean_lines(lines, markdown=suffix in {".md", ".markdown", ".txt"})
+    return path.read_bytes()
+
+
+def load_document(path: Path, source: str, meta: dict[str, str] | None = None, max_bytes: int | None = None,
+                  raw: bytes | None = None) -> SourceDocument:
+    """Read one ordinary file (``raw``: its bytes, when already read); raises
+    :class:`UnreadableError` with a user-facing reason."""
+    suffix = path.suffix.lower()
+    if suffix not in READERS:
+        raise UnreadableError(f"định dạng {suffix or '(không có đuôi)'} không được hỗ trợ")
+    if raw is None:
+        raw = _read_bounded(path, max_bytes)
+    lines = _text_lines(raw) if suffix in _TEXT_SUFFIXES else READERS[suffix](path)
+    text, pages = clean_lines(lines, markdown=suffix in _TEXT_SUFFIXES)
     if sum(ch.isalpha() for ch in text) < 20:
         raise UnreadableError("không có nội dung văn bản đủ để lập chỉ mục")
     from .letterhead import read_letterhead

@@ -31,6 +31,12 @@ EVAL_SETS: dict[str, tuple[list[Path], str | None]] = {
 }
 
 
+def load_set(name: str) -> list[dict]:
+    """The questions of one of :data:`EVAL_SETS` (its files, restricted to its split)."""
+    files, split = EVAL_SETS[name]
+    return [q for f in files for q in load_questions(f) if split is None or q.get("split") == split]
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", canonical(text)).strip()
 

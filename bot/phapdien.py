@@ -31,13 +31,12 @@ _KINDS = ("Bộ luật", "Bộ Luật", "Luật", "Nghị định", "Thông tư 
           "Nghị quyết liên tịch", "Nghị quyết", "Pháp lệnh", "Lệnh", "Sắc lệnh", "Chỉ thị")
 # "(Điều 34 Nghị định số 92/2024/NĐ-CP Về … ngày 18/07/2024 của Chính phủ, có hiệu lực …)"
 # (Variants seen in other topics: "(*Điều 3 …", "(27 Nghị định …" without "Điều", "(Mục 5 …".)
-NOTE = re.compile(
-    r"^\(\s*\*?\s*(?P<unit>Điều|Mục|Khoản)?\s*(?P<article>\d+[a-z]?)\s+(?P<kind>" + "|".join(_KINDS) + r")\s+số\s+"
-    r"(?P<number>[^\s,()]+)(?P<rest>.*)\)\s*$")
+_NOTE_HEAD = r"^\(\s*\*?\s*(?P<unit>Điều|Mục|Khoản)?\s*(?P<article>\d+[a-z]?)\s+(?P<kind>" + "|".join(_KINDS) + r")\s+số\s"
+NOTE = re.compile(_NOTE_HEAD + r"+(?P<number>[^\s,()]+)(?P<rest>.*)\)\s*$")
 _ISSUED = re.compile(r"^\s*(?P<title>.*)\s+ngày\s+(?P<date>\d{1,2}/\d{1,2}/\d{4})\s+của\s+(?P<issuer>.+?)\s*$")
 _EFFECTIVE = re.compile(r"có hiệu lực (?:thi hành )?kể từ ngày\s+(\d{1,2}/\d{1,2}/\d{4})")
 _STATUS = re.compile(r",\s*(có nội dung (?:bị|được)\s.+)$")
-_NOTE_START = re.compile(r"^\(\s*\*?\s*(?:Điều|Mục|Khoản)?\s*\d+[a-z]?\s+(?:" + "|".join(_KINDS) + r")\s+số\s")
+_NOTE_START = re.compile(_NOTE_HEAD)  # a note whose closing parenthesis is on a later line
 CROSS_REF = re.compile(r"^\((?:Điều|Chương|Mục|Phần|Tiểu mục) này có nội dung liên quan đến\s*(.*)\)\s*$")
 _CHAPTER = re.compile(r"^(?:Phần|PHẦN|Chương|CHƯƠNG|Mục|MỤC)\s+(?:[IVXLC]+|\d+|thứ\s+\w+)\b\.?\s*(.*)$")
 _INDEX_START = re.compile(r"^#{1,3}\s*Danh sách điều khoản", re.IGNORECASE)

@@ -17,7 +17,7 @@ import time
 import unicodedata
 from pathlib import Path
 
-from .answer import Answer, Assistant
+from .answer import Answer, Assistant, legal_facts
 from .config import Settings, quiet_libraries
 from .documents import SUPPORTED
 from .index import build_index, ensure_index, open_index
@@ -95,11 +95,7 @@ def render_sources(answer: Answer, assistant: Assistant, turn: int, open_: bool 
     for c in answer.citations:
         where = f" — {esc(c.section)}" if c.section else ""
         page = f"trang {c.page}" if c.page else ""
-        legal = []  # a codified article: its Pháp điển code, when it took effect, later changes
-        if c.extra.get("pd_code"):
-            legal.append(f"Pháp điển: {esc(c.extra['pd_code'])}")
-        if c.extra.get("effective"):
-            legal.append(f"hiệu lực từ {esc(c.extra['effective'])}")
+        legal = [esc(x) for x in legal_facts(c)]
         status = f'<div class="tl-meta tl-status">Lưu ý: điều này {esc(c.extra["status"])}</div>' \
             if c.extra.get("status") else ""
         file = c.source.split("#", 1)[0]

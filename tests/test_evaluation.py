@@ -7,16 +7,11 @@ from pathlib import Path
 import pytest
 
 from bot.answer import Answer, Citation
-from bot.evaluation import EVAL_SETS, citation_problems, evaluate, load_questions
+from bot.evaluation import citation_problems, evaluate, load_questions, load_set
 
 QUESTIONS = Path(__file__).parent / "eval" / "questions.jsonl"
 
 pytestmark = pytest.mark.slow
-
-
-def _set(name: str) -> list[dict]:
-    files, split = EVAL_SETS[name]
-    return [q for f in files for q in load_questions(f) if split is None or q.get("split") == split]
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +21,12 @@ def report(assistant):
 
 @pytest.fixture(scope="module")
 def validation(assistant):
-    return evaluate(assistant, _set("validation (independent)"))
+    return evaluate(assistant, load_set("validation (independent)"))
 
 
 @pytest.fixture(scope="module")
 def generated(assistant):
-    return evaluate(assistant, _set("generated · validation split"))
+    return evaluate(assistant, load_set("generated · validation split"))
 
 
 def test_question_set_covers_every_kind_of_user():
