@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import numpy as np
 from langchain_core.runnables import RunnableLambda
 
-from .chunking import SENTENCE_END
+from .chunking import SENTENCE_END, Piece, pieces
 from .config import Settings
 from .gate import background_vectors, load_gate
 from .gate import features as gate_features
@@ -33,6 +33,7 @@ from .phapdien import CODE_HEADING
 from .questions import (GENERIC, STOPWORDS_ACCENTED, BadQuestion, TermStats, clean_question, content_terms, expand, is_chitchat,
                         is_english, named_instruments, places_in, standalone, translate_terms)
 from .references import Resolved, instrument_sources, resolve
+from .rerank import CANDIDATES, Passage, rerank
 from .retrieval import Hit, hybrid_search
 from .vietnamese import AccentRestorer, canonical, fold, has_diacritics, lexical_tokens, nfc
 
@@ -65,6 +66,13 @@ _HOW_TO = re.compile(r"\b(?:cac buoc|quy trinh|trinh tu|lam (?:the )?nao de|lam 
                      r"|lam (?:the )?nao|thu tuc\b.*\b(?:nhu the nao|ra sao|the nao)|how (?:do|can|should) (?:i|we)"
                      r"|what are the steps|step by step)\b")
 STEPS_MAX = 8
+# How much an answer quotes (bot/rerank.py scores): passages within PASSAGE_MARGIN of the
+# best one, and in each the pieces within PIECE_MARGIN of its best. Chosen on the tuning
+# half of the hand-written questions (benchmarks/bench_rerank.py), reported on the other.
+PASSAGE_MARGIN = 0.03
+PASSAGES_MAX = 3
+PIECE_MARGIN = 0.04
+PIECES_MAX = 4
 _NORMATIVE = ("bo luat", "luat", "nghi dinh", "thong tu")
 
 NOT_COVERED = "Các văn bản hiện có không đề cập đến nội dung này, nên tôi không trả lời để tránh đưa thông tin không có căn cứ."
@@ -322,10 +330,12 @@ class Assistant:
         t = time.perf_counter()
         vector = self._query_vector(state["dense_query"])
         stats: dict = {}
-        hits = [] if is_chitchat(state["question"]) else hybrid_search(
-            self.handle, self.embeddings, state["dense_query"], k=TOP_K, sources=state["sources"],
+        candidates = [] if is_chitchat(state["question"]) else hybrid_search(
+            self.handle, self.embeddings, state["dense_query"], k=CANDIDATES, sources=state["sources"],
             lexical_query=state["lexical"], query_vector=vector, stats=stats)
-        return {**state, "hits": hits, "vector": vector, "dense": stats.get("dense", []), "retrieve_ms": round((time.perf_counter() - t) * 1000, 1)}
+        passages = rerank(candidates, vector, self.handle.pieces())
+        return {**state, "hits": candidates[:TOP_K], "candidates": candidates, "passages": passages, "vector": vector,
+                "dense": stats.get("dense", []), "retrieve_ms": round((time.perf_counter() - t) * 1000, 1)}
 
     def _query_vector(self, query: str):
         """The question's embedding, computed once per question (retrieval, steps and the
@@ -472,10 +482,10 @@ class Assistant:
 
     def _compose(self, state: dict) -> dict:
         hits: list[Hit] = state["hits"]
-        retrieved = [{"source": self.chunks[h.row]["source"], "section": self.chunks[h.row]["section"],
-                      "index": self.chunks[h.row]["index"], "score": round(h.score, 5),
-                      "dense": None if h.dense is None else round(h.dense, 4), "lexical": round(h.lexical, 3)}
-                     for h in hits]
+        retrieved = [{"source": self.chunks[p.row]["source"], "section": self.chunks[p.row]["section"],
+                      "index": self.chunks[p.row]["index"], "score": round(p.score, 4), "rank": p.rank,
+                      "dense": None if p.hit.dense is None else round(p.hit.dense, 4), "lexical": round(p.hit.lexical, 3)}
+                     for p in state["passages"][:TOP_K]]
         answer = Answer(question=state["question"], answer="", abstained=False,
                         standalone_question=state["standalone"], retrieved=retrieved,
                         latency_ms={"retrieve": state["retrieve_ms"]})
@@ -532,52 +542,6 @@ class Assistant:
 
     # ------------------------------------------------------------ composing --
 
-    def _units(self, row: int) -> list[tuple[int, str, bool]]:
-        """(offset in chunk, text, is_item) for each sentence or list item of a chunk.
-
-        A short item that introduces bullets ("a) Đến năm 2030" then "- …") forms one
-        unit with them, so the targets are quoted together with what they are targets for.
-        """
-        chunk = self.chunks[row]
-        label = chunk["section"].split(" › ")[-1].rstrip("…") if chunk["section"] else None
-        lines = chunk["text"].split("\n")
-        starts = []
-        offset = 0
-        for line in lines:
-            starts.append(offset)
-            offset += len(line) + 1
-        units = []
-        i = 0
-        while i < len(lines):
-            line, here = lines[i], starts[i]
-            if (label and line.rstrip(":").startswith(label) and len(line) <= len(label) + 5) \
-                    or (i == 0 and chunk.get("pd_code") and CODE_HEADING.match(line)):
-                i += 1
-                continue  # the heading itself: named in the lead-in
-            bullets = 0
-            while i + 1 + bullets < len(lines) and _BULLET.match(lines[i + 1 + bullets]):
-                bullets += 1
-            if _ITEM.match(line) and not _BULLET.match(line) and len(line) <= 120 and bullets:
-                units.append((here, "\n".join(lines[i:i + 1 + bullets]), True))
-                i += 1 + bullets
-                continue
-            if _ITEM.match(line) and len(line) < 900:
-                units.append((here, line, True))
-            else:
-                pos, pending = 0, None
-                for part in SENTENCE_END.split(line):
-                    j = line.index(part, pos)
-                    pos = j + len(part)
-                    if pending is not None:  # "3." alone is a clause number, not a sentence
-                        j, part = pending, line[pending:pos]
-                        pending = None
-                    if re.fullmatch(r"\d+(?:\.\d+)*\.|[a-zđ]\)", part.strip()):
-                        pending = j
-                        continue
-                    units.append((here + j, part, False))
-            i += 1
-        return units
-
     def _unit_score(self, terms: dict[str, float], text: str, total: float) -> float:
         tokens = set(lexical_tokens(text, folded=True))
         return sum(w for t, w in terms.items() if t in tokens) / total if total else 0.0
@@ -627,8 +591,7 @@ class Assistant:
         the procedure: members, founding conference, charter, dossier, certificate…),
         each with its sentence that best matches the question. False when fewer than
         three articles are retrieved (then a plain answer is better)."""
-        hits = hybrid_search(self.handle, self.embeddings, state["dense_query"], k=40, sources=state["sources"],
-                             lexical_query=state["lexical"], query_vector=state["vector"])
+        hits = state["candidates"]
         q_terms = self._question_terms(state)
         total = sum(q_terms.values())
         best: dict[tuple[str, str], tuple[int, int]] = {}
@@ -664,7 +627,7 @@ class Assistant:
             best_pick = None
             article_rows = self._same_article(hit_row)
             for row in article_rows:
-                units = self._units(row)
+                units = pieces(self.chunks[row])
                 for k, unit in enumerate(units):
                     opening = row == article_rows[0] and k == 0
                     score = self._unit_score(q_terms, unit[1], total) + (0.2 if opening else 0.0)
@@ -681,61 +644,41 @@ class Assistant:
         return True
 
     def _write(self, state: dict, answer: Answer) -> None:
-        folded_q = state["folded"]
-        q_terms = self._question_terms(state)
-        total = sum(q_terms.values())
-        wants_list = bool(_LIST_QUESTION.search(folded_q))
-        wants_date = bool(_ASKS_DATE.search(folded_q))
-        wants_number = bool(_ASKS_NUMBER.search(folded_q))
+        """The passages whose best sentence answers best (reranked, bot/rerank.py), each
+        with its sentences that come close to that best one; a list intro with its items.
 
-        def unit_scores(row: int, units: list[tuple[int, str, bool]]) -> list[float]:
-            out = []
-            for u in units:
-                score = self._unit_score(q_terms, self.chunks[row]["section"] + " " + u[1], total)
-                if wants_date and _DATE.search(u[1]):
-                    score += 0.5
-                elif wants_number and _NUMBER.search(u[1]):
-                    score += 0.2
-                out.append(score)
-            return out
-
-        # candidate passages: those that pass the gate; ranked by their best sentence,
-        # how well their heading names what was asked, and their retrieval rank
-        candidates = []
-        # passages that cover the question about as well as the best one does (a question in
-        # everyday words may share few terms with any passage: then the best few compete)
-        floor = min(COVERAGE_THRESHOLD, 0.8 * state["best_coverage"])
-        for rank, (coverage, hit) in enumerate(state["scored"]):
-            if coverage < floor:
-                continue
-            units = self._units(hit.row)
-            if not units:
-                continue
-            scores = unit_scores(hit.row, units)
-            # a list question ("X có nhiệm vụ gì?") is about the section headed X
-            label_weight = 0.8 if wants_list else 0.3
-            value = max(scores) + 0.3 * coverage + label_weight * self._label_match(hit.row, folded_q) - 0.02 * rank
-            candidates.append((value, hit.row, units, scores))
-        candidates.sort(key=lambda c: -c[0])
-        picks: list[tuple[int, list[tuple[int, str, bool]]]] = []
-        if candidates and wants_list and sum(u[2] for u in candidates[0][2]) >= 2:
-            for row in self._same_section(candidates[0][1]):  # the whole list, even across chunks
-                picks.append((row, self._units(row)))
-        else:
-            for value, row, units, scores in candidates[:3]:
-                if value < 0.75 * candidates[0][0]:
-                    break
-                top = max(scores)
-                floor = max(0.3, 0.7 * top)
-                best_units = sorted((sc, k) for k, sc in enumerate(scores) if sc >= floor)[::-1][:4]
-                selected = [units[k] for _, k in sorted(best_units, key=lambda x: x[1])]
-                if selected:
-                    picks.append((row, selected))
-                if len(picks) >= 2:
-                    break
-        if not picks:  # nothing scores: quote the start of the best-covered passage
-            row = max(state["scored"], key=lambda x: x[0])[1].row
-            picks = [(row, self._units(row)[:3])]
+        Passages within PASSAGE_MARGIN of the best are quoted too (up to three): the
+        question's answer is often split between a Law clause and the decree article that
+        details it, and a second close passage costs the reader less than a wrong first one.
+        """
+        passages: list[Passage] = state["passages"]
+        if not passages:
+            row = state["hits"][0].row
+            self._render([(row, pieces(self.chunks[row])[:3])], answer)
+            return
+        top = passages[0]
+        wants_list = bool(_LIST_QUESTION.search(state["folded"]))
+        first = pieces(self.chunks[top.row])
+        if wants_list and sum(p.item for p in first) >= 2 and first[int(top.sims.argmax())].item:
+            # "X có nhiệm vụ gì?": the whole list of the section, even across chunks
+            self._render([(row, pieces(self.chunks[row])) for row in self._same_section(top.row)], answer)
+            return
+        picks: list[tuple[int, list[Piece]]] = []
+        for passage in passages[:PASSAGES_MAX]:
+            if passage.score < top.score - PASSAGE_MARGIN:
+                break
+            units = pieces(self.chunks[passage.row])
+            best = passage.best
+            chosen = [k for k in range(len(units)) if passage.sims[k] >= best - PIECE_MARGIN][:PIECES_MAX]
+            selected: list[int] = []
+            for k in chosen:
+                selected.append(k)
+                if units[k].text.rstrip().endswith(":"):  # a list intro comes with its items
+                    following = k + 1
+                    while following < len(units) and units[following].item and following - k <= 8:
+                        selected.append(following)
+                        following += 1
+            picks.append((passage.row, [units[k] for k in sorted(set(selected))]))
         self._render(picks, answer)
 
     def _definition(self, question: str) -> tuple[int, list[tuple[int, str, bool]]] | None:

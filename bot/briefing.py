@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from .answer import COVERAGE_THRESHOLD, Assistant, cite
+from .chunking import pieces
 from .questions import BadQuestion, clean_question, content_terms, expand
 from .retrieval import hybrid_search
 from .vietnamese import fold, lexical_tokens
@@ -126,7 +127,7 @@ def build_briefing(assistant: Assistant, topic: str, sources: list[str] | None =
         themes = briefing.outline.setdefault(title, {})
         for h in sorted(doc_hits, key=lambda x: assistant.chunks[x.row]["index"]):
             chunk = assistant.chunks[h.row]
-            units = [u for u in assistant._units(h.row) if u[1].strip() not in chunk["section"]]  # not headings
+            units = [u for u in pieces(chunk) if u[1].strip() not in chunk["section"]]  # not headings
             if not units:
                 continue
             scored = sorted(((assistant._unit_score(words, u[1], total), i) for i, u in enumerate(units)),

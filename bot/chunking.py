@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .documents import SourceDocument
+from .phapdien import CODE_HEADING
 
 SEPARATOR = " › "
 
@@ -259,3 +261,69 @@ def chunk_document(document: SourceDocument, max_chars: int = 1400) -> list[Chun
             else:
                 builder.pack([item], [])
     return builder.chunks
+
+
+# ------------------------------------------------------------------ pieces ----
+# A chunk's sentences and list items: the units an answer quotes, and the units the
+# reranker scores against the question (their vectors are computed at index time).
+
+_ITEM = re.compile(r"^(?:[-+*•]\s*|[a-zđ]\)\s|\d+(?:\.\d+)*\.\s?)")
+_BULLET = re.compile(r"^[-+*•]\s")
+
+
+class Piece(NamedTuple):
+    """One sentence or list item of a chunk: ``chunk["text"][offset:offset + len(text)] == text``."""
+
+    offset: int
+    text: str
+    item: bool
+
+
+def pieces(chunk: dict) -> list[Piece]:
+    """The chunk's sentences and list items, without its own heading (the answer's lead-in
+    names that). A short item that introduces bullets ("a) Đến năm 2030" then "- …") forms
+    one piece with them, so targets are quoted together with what they are targets for."""
+    label = chunk["section"].split(SEPARATOR)[-1].rstrip("…") if chunk.get("section") else None
+    lines = chunk["text"].split("\n")
+    starts, offset = [], 0
+    for line in lines:
+        starts.append(offset)
+        offset += len(line) + 1
+    out: list[Piece] = []
+    i = 0
+    while i < len(lines):
+        line, here = lines[i], starts[i]
+        if (label and line.rstrip(":").startswith(label) and len(line) <= len(label) + 5) \
+                or (i == 0 and chunk.get("pd_code") and CODE_HEADING.match(line)):
+            i += 1
+            continue
+        bullets = 0
+        while i + 1 + bullets < len(lines) and _BULLET.match(lines[i + 1 + bullets]):
+            bullets += 1
+        if _ITEM.match(line) and not _BULLET.match(line) and len(line) <= 120 and bullets:
+            out.append(Piece(here, "\n".join(lines[i:i + 1 + bullets]), True))
+            i += 1 + bullets
+            continue
+        if _ITEM.match(line) and len(line) < 900:
+            out.append(Piece(here, line, True))
+        else:
+            pos, pending = 0, None
+            for part in SENTENCE_END.split(line):
+                j = line.index(part, pos)
+                pos = j + len(part)
+                if pending is not None:  # "3." alone is a clause number, not a sentence
+                    j, part = pending, line[pending:pos]
+                    pending = None
+                if re.fullmatch(r"\d+(?:\.\d+)*\.|[a-zđ]\)", part.strip()):
+                    pending = j
+                    continue
+                out.append(Piece(here + j, part, False))
+        i += 1
+    return out
+
+
+def piece_context(chunk: dict, piece: Piece) -> str:
+    """What is embedded for a piece: the last two headings above it, then its text (a
+    clause alone often does not say what it is about; its article's title does)."""
+    where = SEPARATOR.join(chunk["section"].split(SEPARATOR)[-2:]) if chunk.get("section") else chunk.get("title", "")
+    return f"{where} | {piece.text}"

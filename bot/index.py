@@ -11,6 +11,8 @@ Layout of ``index/``::
     v-<id>/chunks.jsonl  every chunk in document order (the lexical index's row order)
     v-<id>/duties.jsonl  the duties directory: who must do what (bot/duties.py)
     v-<id>/targets.jsonl quantitative targets of the plans (bot/targets.py)
+    v-<id>/pieces.npz    a vector for every sentence and list item of every chunk (the
+                         reranker's evidence), keyed by a hash of the embedded text
 
 A run copies the published version into a new folder, brings it up to date there, and
 only then rewrites ``CURRENT``. A crash (even ``kill -9``) at any point leaves the
@@ -35,13 +37,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterator
 
-from .chunking import Chunk, chunk_document
+from .chunking import Chunk, chunk_document, piece_context, pieces
 from .config import Settings, quiet_libraries
 from .documents import Skipped, SourceDocument, load_documents
 from .vietnamese import lexical_tokens
 
-CHUNKER_VERSION = "3"  # bump when chunking rules change: forces a re-chunk of every file
+CHUNKER_VERSION = "4"  # bump when chunking rules change: forces a re-chunk of every file
 CURRENT = "CURRENT"
+PIECES = "pieces.npz"
 
 
 @dataclass
@@ -51,6 +54,7 @@ class IndexSummary:
     documents: int = 0
     chunks: int = 0
     embedded: int = 0  # chunks newly embedded in this run
+    pieces_embedded: int = 0  # sentences/items newly embedded (the reranker's vectors)
     deleted: int = 0  # chunks removed (changed or deleted files)
     unchanged_documents: int = 0
     skipped: list[Skipped] = field(default_factory=list)
@@ -60,7 +64,7 @@ class IndexSummary:
     def lines(self) -> list[str]:
         out = [
             f"Tài liệu: {self.documents} (không đổi: {self.unchanged_documents}) · "
-            f"đoạn: {self.chunks} · nhúng mới: {self.embedded} · xóa: {self.deleted} · "
+            f"đoạn: {self.chunks} · nhúng mới: {self.embedded} đoạn, {self.pieces_embedded} câu · xóa: {self.deleted} · "
             f"{self.seconds:.1f} giây",
         ]
         out += [str(s) for s in self.skipped]
@@ -346,7 +350,8 @@ def build_index(
                 progress("", total, total)
             summary.embedded = counting.count if counting else 0
             records = store.get(include=["metadatas"])
-            _write_chunks_and_lexical(version, records)
+            rows = _write_chunks_and_lexical(version, records)
+            summary.pieces_embedded = _write_pieces(version, rows, embeddings, settings)
             summary.chunks = len(records["ids"])
         finally:
             release_chroma(client)
@@ -378,7 +383,7 @@ def _doc_entry(document: SourceDocument, records: dict) -> dict:
     return {"sha256": document.sha256, "title": document.title, "metadata": document.metadata, "chunks": n}
 
 
-def _write_chunks_and_lexical(version: Path, records: dict) -> None:
+def _write_chunks_and_lexical(version: Path, records: dict) -> list[dict]:
     """All chunks in document order, and the BM25 indexes over their contextual text."""
     rows = sorted(zip(records["ids"], records["metadatas"]), key=lambda r: (r[1]["source"], r[1]["index"]))
     with (version / "chunks.jsonl").open("w", encoding="utf-8") as f:
@@ -389,6 +394,58 @@ def _write_chunks_and_lexical(version: Path, records: dict) -> None:
     lexical_dir.mkdir()
     texts = [f"{m['title']} | {m['section']} | {m['text']}" for _, m in rows]
     LexicalIndex.build(texts, [r[0] for r in rows]).save(lexical_dir)
+    return [meta for _, meta in rows]
+
+
+def _write_pieces(version: Path, rows: list[dict], embeddings, settings: Settings) -> int:
+    """A vector for every sentence and list item of every chunk, in chunk order.
+
+    The reranker compares the question with these, so an answer can come from the one
+    clause of a long article that says what was asked, with no model call at query time
+    but the question's own. Vectors are keyed by a hash of the embedded text: those of the
+    previous version (copied into this folder) are reused, only new pieces are embedded.
+    Returns how many were embedded.
+    """
+    import hashlib
+
+    import numpy as np
+
+    path = version / PIECES
+    old: dict[bytes, np.ndarray] = {}
+    if path.exists():
+        with np.load(path) as data:
+            old = dict(zip(data["key"].tolist(), data["vector"]))
+    keys, texts, owner, offsets, lengths, items = [], [], [], [], [], []
+    for row, chunk in enumerate(rows):
+        for piece in pieces(chunk):
+            text = piece_context(chunk, piece)
+            keys.append(hashlib.sha1(text.encode("utf-8")).hexdigest().encode())
+            texts.append(text)
+            owner.append(row)
+            offsets.append(piece.offset)
+            lengths.append(len(piece.text))
+            items.append(piece.item)
+    missing = [i for i, k in enumerate(keys) if k not in old]
+    if missing and embeddings is None:
+        from .embeddings import load_embeddings
+
+        embeddings = load_embeddings(settings)
+    fresh = {}
+    for start in range(0, len(missing), 256):
+        batch = missing[start:start + 256]
+        for i, vector in zip(batch, embeddings.embed_documents([texts[i] for i in batch])):
+            fresh[keys[i]] = np.asarray(vector, dtype=np.float16)
+    dim = len(next(iter(fresh.values()))) if fresh else (len(next(iter(old.values()))) if old else 0)
+    vectors = np.zeros((len(keys), dim), dtype=np.float16)
+    for i, k in enumerate(keys):
+        vectors[i] = fresh[k] if k in fresh else old[k]
+    tmp = version / "pieces.tmp.npz"
+    with tmp.open("wb") as f:
+        np.savez(f, key=np.array(keys, dtype="S40"), vector=vectors, row=np.array(owner, dtype=np.int32),
+                 offset=np.array(offsets, dtype=np.int32), length=np.array(lengths, dtype=np.int32),
+                 item=np.array(items, dtype=bool))
+    tmp.replace(path)
+    return len(missing)
 
 
 def _write_documents(version: Path, documents: list[SourceDocument]) -> None:
@@ -407,6 +464,32 @@ def _write_json(path: Path, data: dict) -> None:
 # ------------------------------------------------------------ reading ----
 
 @dataclass
+class PieceVectors:
+    """The vectors of :func:`_write_pieces`: ``vectors[starts[row]:starts[row + 1]]`` are
+    the pieces of chunk ``row``, in the order :func:`bot.chunking.pieces` gives them."""
+
+    vectors: object  # float32 array (pieces × dim)
+    offset: object
+    length: object
+    item: object
+    starts: object  # int array, one more entry than there are chunks
+
+    @classmethod
+    def load(cls, path: Path, chunks: int) -> "PieceVectors":
+        import numpy as np
+
+        if not path.exists():  # a version built before pieces existed: no evidence, no crash
+            empty = np.zeros(0, dtype=np.int32)
+            return cls(np.zeros((0, 1), dtype=np.float32), empty, empty, empty.astype(bool), np.zeros(chunks + 1, dtype=np.int64))
+        with np.load(path) as data:
+            rows = data["row"]
+            starts = np.searchsorted(rows, np.arange(chunks + 1), side="left")
+            return cls(data["vector"].astype(np.float32), data["offset"], data["length"], data["item"], starts)
+
+    def of(self, row: int) -> slice:
+        return slice(int(self.starts[row]), int(self.starts[row + 1]))
+
+@dataclass
 class IndexHandle:
     """A published index version, opened for reading."""
 
@@ -416,6 +499,7 @@ class IndexHandle:
     lexical: LexicalIndex
     client: object
     settings: Settings
+    _pieces: "PieceVectors | None" = None
 
     def store(self, embeddings):
         return vector_store(self.client, self.settings, embeddings)
@@ -441,6 +525,12 @@ class IndexHandle:
 
         path = self.version / "targets.jsonl"
         return load_targets(path) if path.exists() else build_targets(self._source_documents())
+
+    def pieces(self) -> "PieceVectors":
+        """The sentence/item vectors of every chunk (loaded once, on first use)."""
+        if self._pieces is None:
+            self._pieces = PieceVectors.load(self.version / PIECES, len(self.chunks))
+        return self._pieces
 
     def documents(self) -> dict[str, dict]:
         out = {}
