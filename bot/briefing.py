@@ -3,8 +3,8 @@
 Built from retrieved passages across documents and grouped by document and theme (the
 top heading the passage sits under). Every point is a sentence or list item quoted
 verbatim with its [n]; the sources list at the end names title, issuer, number, date and
-section. The same evidence gate as the chat applies: a topic the documents do not cover
-gets no briefing.
+section. The chat's stages choose the passages — sentence-level rerank and the fitted
+gate: a topic the documents do not cover gets no briefing.
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from .answer import COVERAGE_THRESHOLD, Assistant, cite
+from .answer import Assistant, cite
 from .chunking import pieces
-from .questions import BadQuestion, clean_question, content_terms, expand
-from .retrieval import hybrid_search
-from .vietnamese import fold, lexical_tokens
+from .compose import PIECE_MARGIN
+from .questions import BadQuestion
 
 POINTS_PER_PASSAGE = 3
-MIN_POINT_SCORE = 0.5  # share of the topic's (IDF-weighted) words a quoted point must contain
+# How far below the best passage's best sentence a passage may be and still be about the
+# topic: wider than the chat's PASSAGE_MARGIN (a briefing wants breadth, not one answer).
+BRIEF_MARGIN = 0.06
 
 
 @dataclass
@@ -97,51 +98,54 @@ def _unmark(text: str) -> str:
     return re.sub(r"^[-+*•]\s+", "", text.strip())
 
 
-def build_briefing(assistant: Assistant, topic: str, sources: list[str] | None = None, k: int = 40,
+def build_briefing(assistant: Assistant, topic: str, sources: list[str] | None = None,
                    per_document: int = 4) -> Briefing:
-    """An outline on ``topic`` from the passages that cover it."""
+    """An outline on ``topic`` from the passages that are about it.
+
+    The chat's own stages decide: the topic goes through understanding, retrieval, the
+    sentence-level rerank and the fitted gate like a question. Passages whose best
+    sentence comes within BRIEF_MARGIN of the best passage's are used, each with its
+    sentences close to its best (the chat's PIECE_MARGIN), so a point is there because
+    it is about the topic, not because it shares half of the topic's words.
+    """
     try:
-        topic = clean_question(topic)
+        turn = assistant.examine(topic, sources=sources)
     except BadQuestion as exc:
         return Briefing(topic=str(topic)[:200], covered=False, message=str(exc))
-    hits = hybrid_search(assistant.handle, assistant.embeddings, topic, k=k, sources=sources,
-                         lexical_query=expand(topic))
-    terms = content_terms(expand(topic, replace=True))
-    covered = [h for h in hits if assistant.coverage(terms, h.row) >= COVERAGE_THRESHOLD]
+    topic = turn.query.question
     refusal = "Các văn bản hiện có không đề cập đến chủ đề này, nên không soạn được tài liệu."
-    if not covered:
+    passages = turn.found.passages
+    if turn.decision.reason or not passages:
         return Briefing(topic=topic, covered=False, message=refusal)
-    words = {t: assistant.terms.weight(t) for t in lexical_tokens(fold(topic), folded=True)}
-    total = sum(words.values()) or 1.0
+    top = passages[0].best
     briefing = Briefing(topic=topic, covered=True)
     documents = assistant.documents
-    # document order: as retrieved; passages within a document in document order
+    # at most a few passages per document, so every document gets its say; documents in
+    # the order of their best passage, passages within a document in document order
     by_doc: dict[str, list] = {}
-    for h in covered:  # at most a few passages per document, so every document gets its say
-        hits_of_doc = by_doc.setdefault(assistant.chunks[h.row]["source"], [])
-        if len(hits_of_doc) < per_document:
-            hits_of_doc.append(h)
-    for source, doc_hits in by_doc.items():
+    for p in passages:
+        if p.best < top - BRIEF_MARGIN:
+            continue
+        of_doc = by_doc.setdefault(assistant.chunks[p.row]["source"], [])
+        if len(of_doc) < per_document:
+            of_doc.append(p)
+    for source, doc_passages in by_doc.items():
         meta = documents.get(source, {}).get("metadata", {})
         title = meta.get("short_title") or documents.get(source, {}).get("title", source)
         themes = briefing.outline.setdefault(title, {})
-        for h in sorted(doc_hits, key=lambda x: assistant.chunks[x.row]["index"]):
-            chunk = assistant.chunks[h.row]
-            units = [u for u in pieces(chunk) if u[1].strip() not in chunk["section"]]  # not headings
-            if not units:
+        for p in sorted(doc_passages, key=lambda x: assistant.chunks[x.row]["index"]):
+            chunk = assistant.chunks[p.row]
+            units = pieces(chunk)
+            close = sorted(range(len(units)), key=lambda k: -p.sims[k])[:POINTS_PER_PASSAGE]
+            picked = [units[k] for k in sorted(close) if p.sims[k] >= p.best - PIECE_MARGIN]
+            if not picked:
                 continue
-            scored = sorted(((assistant._unit_score(words, u[1], total), i) for i, u in enumerate(units)),
-                            reverse=True)
-            if not scored or scored[0][0] < MIN_POINT_SCORE:
-                continue  # the passage mentions the topic's words, but no sentence is about it
-            floor = max(MIN_POINT_SCORE, 0.6 * scored[0][0])
-            picked = [units[i] for sc, i in sorted(scored[:POINTS_PER_PASSAGE], key=lambda x: x[1]) if sc >= floor]
             ref = len(briefing.sources) + 1
             briefing.sources.append(Source(ref, source, chunk["title"], chunk["section"], chunk["text"],
                                            meta.get("issuer", ""), meta.get("number", ""), meta.get("date", "")))
             theme = chunk["section"].split(" › ")[0] if chunk["section"] else "Phần mở đầu"
-            for _, text, _ in picked:
-                for line in text.split("\n"):
+            for piece in picked:
+                for line in piece.text.split("\n"):
                     themes.setdefault(theme, []).append(Point(line, ref))
     briefing.outline = {title: themes for title, themes in briefing.outline.items() if themes}
     if not briefing.sources:

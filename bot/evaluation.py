@@ -25,7 +25,7 @@ _EVAL = Path(__file__).resolve().parent.parent / "tests" / "eval"
 # (validation half), and the set generated from the documents' structure, by its split.
 EVAL_SETS: dict[str, tuple[list[Path], str | None]] = {
     "tuning (hand-written)": ([_EVAL / "questions.jsonl"], None),
-    "validation (independent)": ([_EVAL / "phapdien.jsonl", _EVAL / "independent.jsonl"], None),
+    "validation (independent)": ([_EVAL / "phapdien.jsonl", _EVAL / "independent.jsonl", _EVAL / "fresh.jsonl"], None),
     "generated · tuning split": ([_EVAL / "generated.jsonl"], "tune"),
     "generated · validation split": ([_EVAL / "generated.jsonl"], "validation"),
 }

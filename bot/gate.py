@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .vietnamese import has_diacritics
+
 GATE_FILE = Path(__file__).with_name("gate.json")
+# Share of the question's distinctive terms (IDF-weighted) a passage must contain: the
+# gate when bot/gate.json is absent, and the bar for a briefing's passages.
+COVERAGE_THRESHOLD = 0.55
 # Article titles of legal topics unrelated to the shipped corpus (benchmarks/make_devset.py):
 # the gate's picture of "law in general". A question closer to it than to the loaded
 # documents is about something else — and documents added later move their own questions
@@ -94,3 +99,72 @@ def features(scored: list[tuple[float, object]], key_rows: set[int], terms: list
         "terms": math.log1p(len(terms)),
         "unaccented": 1.0 if unaccented else 0.0,
     }
+
+
+# ------------------------------------------------------------ the decision ----
+
+@dataclass
+class Decision:
+    """Answer, or why not: ``reason`` is None to answer, else the kind of refusal."""
+
+    reason: str | None
+    features: dict[str, float]
+    probability: float | None
+    best_coverage: float
+    scored: list  # (coverage, hit) for the top retrieved chunks
+
+
+def decide(query, found, corpus, background) -> Decision:
+    """The gate for one question (``query``: bot.understand.Query, ``found``:
+    bot.rerank.Retrieved, ``corpus``: bot.corpus.Corpus, ``background``: the vectors of
+    :func:`background_vectors`). What the question names is checked first — a place, a
+    law or an article the documents do not hold is refused by name, a direct reference,
+    a directory lookup or a targets table answers — and only then the fitted model."""
+    import numpy as np
+
+    from .targets import markdown_table
+
+    hits = found.hits
+    terms = query.terms
+    scored = [(corpus.coverage(terms, h.row), h) for h in hits]
+    best = max((c for c, _ in scored), default=0.0)
+    # the question's most distinctive word must itself be in a passage that passes:
+    # "đăng ký kết hôn" shares "đăng ký" with the Law, but not "hôn"
+    words = [t for t in terms if "_" not in t]
+    key = max(words, key=corpus.terms.weight) if words else None
+    key_rows = {h.row for h in hits if key and key in corpus.tokens[h.row]}
+    background_top = float((background @ np.asarray(found.vector, dtype=np.float32)).max()) if len(background) else 0.0
+    evidence = features(scored, key_rows, terms, not has_diacritics(query.standalone), background_top, found.dense)
+    model = load_gate()
+    if model is not None:  # fit on data (bot/gate.json, benchmarks/fit_gate.py)
+        probability = model.probability(evidence)
+        covered = probability >= model.threshold
+    else:  # the coverage rule: distinctive terms, and the most distinctive one, in a passage
+        probability = None
+        covered = best >= COVERAGE_THRESHOLD and (
+            not key or any(c >= COVERAGE_THRESHOLD and h.row in key_rows for c, h in scored))
+    reason = None
+    if query.chitchat:
+        reason = "chitchat"
+    elif query.uncovered:
+        reason = "place"
+    elif len(query.resolved) == 1:
+        reason = None  # "khoản 3 Điều 17 …": answered from that unit
+    elif len(query.resolved) > 1:
+        reason = "which_instrument"
+    elif query.reference is not None and query.ref_named:
+        reason = "no_such_article"
+    elif query.unknown:
+        reason = "instrument"
+    elif query.compare and markdown_table(corpus.targets, query.compare[0], query.filtered and query.sources or None,
+                                          query.compare[1] or None)[0]:
+        reason = None  # the targets table answers it
+    elif query.duties:
+        reason = None  # the directory holds this agency's assignments
+    elif query.unassigned:
+        reason = "unassigned"
+    elif query.asks_signer:
+        reason = None if len(query.sources or []) == 1 else "coverage"
+    elif not hits or not covered:
+        reason = "coverage"
+    return Decision(reason, evidence, probability, best, scored)

@@ -55,3 +55,19 @@ def rerank(hits: list[Hit], query_vector, vectors: PieceVectors) -> list[Passage
         out.append(Passage(hit.row, rank, float(sims.max()) + LEXICAL_WEIGHT * hit.lexical / strongest, sims, hit))
     out.sort(key=lambda p: -p.score)
     return out
+
+
+@dataclass
+class Retrieved:
+    """What the retrieval stages found for one question."""
+
+    vector: list[float]  # the question's embedding (computed once)
+    candidates: list[Hit]  # fused hybrid ranking, CANDIDATES long
+    passages: list[Passage]  # the candidates reranked by their best piece
+    dense: list[float]  # cosines of the dense candidates, best first (the gate's evidence)
+    ms: float = 0.0
+
+    @property
+    def hits(self) -> list[Hit]:
+        """The top of the fused ranking (the gate's lexical evidence reads these)."""
+        return self.candidates[:6]

@@ -150,3 +150,15 @@ def test_one_copy_of_each_article(assistant):
         if chunk.get("article") and len(chunk["text"]) > 200:
             assert seen.setdefault(chunk["text"], chunk["source"]) == chunk["source"]
     assert not any(s.startswith("luat-hop-tac-xa") for s in assistant.documents)
+
+
+def test_stages_pass_typed_state(assistant):
+    """understand → retrieve/rerank → gate, each a typed result another stage can read alone."""
+    from bot.gate import Decision
+    from bot.rerank import Retrieved
+    from bot.understand import Query
+
+    turn = assistant.examine("lap htx can toi thieu bao nhieu thanh vien")
+    assert isinstance(turn.query, Query) and isinstance(turn.found, Retrieved) and isinstance(turn.decision, Decision)
+    assert turn.query.dense_query != turn.query.standalone  # diacritics restored for the embeddings
+    assert turn.found.passages and turn.decision.reason is None

@@ -114,3 +114,25 @@ def test_context_text_prefixes_title_and_path(corpus):
     c = chunks[5]
     assert c.context_text == f"{doc.title} | {c.section} | {c.text}"
     assert SEPARATOR in chunks[-3].section
+
+
+def test_pieces_are_verbatim_sentences_and_items_without_the_heading(corpus):
+    """What the reranker scores and the answer quotes: each piece is a slice of its chunk,
+    the chunk's own heading is not one, and a short item keeps its bullets with it."""
+    from dataclasses import asdict
+
+    from bot.chunking import pieces
+
+    total = 0
+    for _, chunks in corpus.values():
+        for chunk in chunks:
+            as_dict = {**asdict(chunk), **chunk.extra}
+            heading = chunk.section.split(SEPARATOR)[-1] if chunk.section else None
+            for p in pieces(as_dict):
+                total += 1
+                assert chunk.text[p.offset:p.offset + len(p.text)] == p.text
+                assert p.text.strip() and p.text.rstrip(":") != heading
+    assert total > sum(len(chunks) for _, chunks in corpus.values())  # finer than chunks
+    cam_ranh = corpus["cam-ranh_ke-hoach-thuc-hien-ctr-46.md"][1]
+    grouped = [p for chunk in cam_ranh for p in pieces({**asdict(chunk), **chunk.extra}) if "\n- " in p.text or "\n+ " in p.text]
+    assert grouped and all(p.item for p in grouped)

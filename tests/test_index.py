@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.chunking import chunk_document
+from bot.chunking import chunk_document, pieces
 from bot.documents import load_documents
 from bot.index import build_index, current_version, open_index
 
@@ -103,6 +103,7 @@ def test_incremental_change_remove_and_bad_file(tmp_path, small_corpus, embeddin
     quang_nam = "quang-nam_cong-van-2651-ubnd-ktn_2020.txt"
     quang_nam_ids = _chunk_ids(handle, quang_nam)
     assert first.embedded == first.chunks > 0
+    assert first.pieces_embedded == len(handle.pieces().vectors) > first.chunks  # every sentence and item
 
     # change one file: only that file's chunks are re-embedded, the other keeps its ids
     path = small_corpus / cam_ranh
@@ -113,6 +114,12 @@ def test_incremental_change_remove_and_bad_file(tmp_path, small_corpus, embeddin
     handle = open_index(settings)
     cam_ranh_chunks = len(_chunk_ids(handle, cam_ranh))
     assert 0 < second.embedded <= cam_ranh_chunks
+    # the sentences already embedded are reused: only the new one (and the pieces whose
+    # heading context changed with it) are embedded again, never the other document's
+    assert 0 < second.pieces_embedded < sum(len(pieces(c)) for c in handle.chunks if c["source"] == cam_ranh)
+    vectors = handle.pieces()
+    for row, chunk in enumerate(handle.chunks):  # one vector per piece, in piece order, for every chunk
+        assert vectors.of(row).stop - vectors.of(row).start == len(pieces(chunk))
     assert _chunk_ids(handle, quang_nam) == quang_nam_ids
     assert [s.source for s in second.skipped] == ["hong.pdf"]
     assert any("Thủy sản Cam Ranh" in c["text"] for c in handle.chunks)
@@ -123,7 +130,7 @@ def test_incremental_change_remove_and_bad_file(tmp_path, small_corpus, embeddin
     (small_corpus / quang_nam).unlink()
     third = build_index(settings, embeddings=embeddings)
     handle = open_index(settings)
-    assert third.embedded == 0 and third.deleted == len(quang_nam_ids)
+    assert third.embedded == 0 and third.deleted == len(quang_nam_ids) and third.pieces_embedded == 0
     assert _chunk_ids(handle, quang_nam) == []
     collection = handle.client.get_collection(settings.collection)
     assert collection.get(where={"source": quang_nam})["ids"] == []

@@ -1,0 +1,58 @@
+"""Choose the reranker's and the composer's few numbers on the tuning half, report the other.
+
+    python benchmarks/bench_rerank.py
+
+For every setting on a small grid — the BM25 share of a passage's score
+(bot/rerank.py ``LEXICAL_WEIGHT``), how close to the best a passage must score to be
+quoted too (``PASSAGE_MARGIN``) and how many (``PASSAGES_MAX``), how close to a passage's
+best sentence another must be (``PIECE_MARGIN``) — it answers every hand-written
+question and prints answer fact recall and R@1 on the tuning half (questions.jsonl) and
+on the validation half (the independent sets). The setting with the best tuning fact
+recall is marked; the validation column is what to quote, not what to choose by.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot import answer, rerank  # noqa: E402
+from bot.answer import Assistant  # noqa: E402
+from bot.config import get_settings  # noqa: E402
+from bot.evaluation import evaluate, load_set  # noqa: E402
+
+GRID = {
+    "LEXICAL_WEIGHT": [0.0, 0.1, 0.3],
+    "PASSAGE_MARGIN": [0.0, 0.03],
+    "PASSAGES_MAX": [2, 3],
+    "PIECE_MARGIN": [0.02, 0.04],
+}
+
+
+def main() -> None:
+    assistant = Assistant(get_settings())
+    halves = {"tuning": load_set("tuning (hand-written)"), "validation": load_set("validation (independent)")}
+    results = []
+    for values in itertools.product(*GRID.values()):
+        setting = dict(zip(GRID, values))
+        rerank.LEXICAL_WEIGHT = setting["LEXICAL_WEIGHT"]
+        for name in ("PASSAGE_MARGIN", "PASSAGES_MAX", "PIECE_MARGIN"):
+            setattr(answer, name, setting[name])
+        row = {}
+        for half, questions in halves.items():
+            metrics = evaluate(assistant, questions).metrics
+            row[half] = (metrics["fact_recall"], metrics["recall@1"])
+        results.append((setting, row))
+        print(" ".join(f"{k}={v}" for k, v in setting.items()),
+              " | ".join(f"{h}: dữ kiện {f:.3f} R@1 {r:.3f}" for h, (f, r) in row.items()), flush=True)
+    best = max(results, key=lambda r: (r[1]["tuning"][0], r[1]["tuning"][1]))
+    print("\nchosen on the tuning half:", " ".join(f"{k}={v}" for k, v in best[0].items()))
+    print(f"  tuning fact recall {best[1]['tuning'][0]:.3f} · validation fact recall {best[1]['validation'][0]:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The sentence-level rerank over the real index: vectors from the index, one product per question."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.chunking import pieces
+from bot.rerank import CANDIDATES, rerank
+from bot.retrieval import hybrid_search
+
+pytestmark = pytest.mark.slow
+
+
+def _candidates(assistant, question: str):
+    vector = assistant.embeddings.embed_query(question)
+    return vector, hybrid_search(assistant.handle, assistant.embeddings, question, k=CANDIDATES, query_vector=vector)
+
+
+def test_rerank_orders_by_best_piece_and_keeps_every_candidate(assistant):
+    vector, hits = _candidates(assistant, "Thành viên được góp vốn tối đa bao nhiêu phần trăm vốn điều lệ của hợp tác xã?")
+    passages = rerank(hits, vector, assistant.handle.pieces())
+    assert {p.row for p in passages} <= {h.row for h in hits}
+    assert len(passages) >= len(hits) - 3  # only chunks that are a bare heading have no piece
+    scores = [p.score for p in passages]
+    assert scores == sorted(scores, reverse=True)
+    for p in passages[:5]:  # the stored vectors are the pieces' vectors: re-embedding agrees
+        assert len(p.sims) == len(pieces(assistant.chunks[p.row]))
+
+
+def test_the_clause_that_answers_is_the_best_piece(assistant):
+    """One clause of a long article: the rerank finds the chunk and, inside it, the clause."""
+    vector, hits = _candidates(assistant, "Tối đa mỗi thành viên được góp bao nhiêu vốn vào hợp tác xã?")
+    top = rerank(hits, vector, assistant.handle.pieces())[0]
+    best = pieces(assistant.chunks[top.row])[int(np.argmax(top.sims))]
+    assert "30% vốn điều lệ" in best.text
+
+
+def test_stored_piece_vectors_match_the_model(assistant):
+    """pieces.npz holds what the model gives for each piece's context text (float16 storage)."""
+    from bot.chunking import piece_context
+
+    store = assistant.handle.pieces()
+    row = next(i for i, c in enumerate(assistant.chunks) if len(pieces(c)) >= 3)
+    chunk = assistant.chunks[row]
+    fresh = np.asarray(assistant.embeddings.embed_documents([piece_context(chunk, p) for p in pieces(chunk)]))
+    assert np.allclose(store.vectors[store.of(row)], fresh, atol=2e-3)
