@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from langchain_core.runnables import RunnableLambda
 
-from .compose import CHITCHAT, NOT_COVERED, Answer, Citation, cite, compose, legal_facts, legal_name, refused, strip_markers
+from .compose import CHITCHAT, NOT_COVERED, Answer, Citation, cite, compose, legal_facts, legal_name, merge, refused, strip_markers
 from .config import Settings
 from .corpus import Corpus
 from .gate import COVERAGE_THRESHOLD, Decision, background_vectors, decide
@@ -160,6 +160,14 @@ class Assistant:
         return replace(turn, decision=decide(turn.query, turn.found, self.corpus, self.background))
 
     def _compose(self, turn: Turn) -> Turn:
+        if turn.query.parts and turn.decision.reason in (None, "coverage"):
+            # "X là gì? Y gồm những gì?": every part goes through the stages on its own
+            # (the follow-up context of the conversation still applies), then one answer
+            parts = []
+            for part in turn.query.parts:
+                sub = self._gate(self._retrieve(self._understand(Turn(part, turn.history, turn.sources))))
+                parts.append((part, compose(sub.query, sub.found, sub.decision, self.corpus)))
+            return replace(turn, answer=merge(turn.query, parts, turn.found))
         return replace(turn, answer=compose(turn.query, turn.found, turn.decision, self.corpus))
 
     def _generate(self, turn: Turn) -> Turn:

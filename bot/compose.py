@@ -18,7 +18,7 @@ from .chunking import SENTENCE_END, Piece, pieces
 from .corpus import Corpus
 from .gate import Decision
 from .phapdien import CODE_HEADING
-from .questions import BadQuestion, expand
+from .questions import BadQuestion
 from .references import Resolved, instrument_sources
 from .rerank import Retrieved
 from .understand import Query
@@ -174,6 +174,38 @@ def compose(query: Query, found: Retrieved, decision: Decision, corpus: Corpus) 
     return answer
 
 
+def part_not_covered(part: str) -> str:
+    """The line that says one part of a compound question is not covered (no claim, no [n])."""
+    return f"Về «{part}»: {NOT_COVERED_SHORT}"
+
+
+NOT_COVERED_SHORT = "các văn bản hiện có không đề cập đến nội dung này."
+
+
+def merge(query: Query, parts: list[tuple[str, Answer]], found: Retrieved) -> Answer:
+    """One answer from the answers to a compound question's parts: their cited blocks in
+    order, citations renumbered; a part the documents do not cover is said so by name."""
+    answered = [(part, a) for part, a in parts if not a.abstained]
+    if not answered:
+        first = parts[0][1]
+        first.question, first.standalone_question = query.question, query.standalone
+        return first
+    out = Answer(question=query.question, answer="", abstained=False, standalone_question=query.standalone,
+                 retrieved=answered[0][1].retrieved, latency_ms={"retrieve": found.ms}, mode=answered[0][1].mode)
+    lines = []
+    for part, a in parts:
+        if a.abstained:
+            lines.append(part_not_covered(part))
+            continue
+        offset = len(out.citations)
+        lines.append(re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + offset}]", a.answer))
+        for c in a.citations:
+            c.id += offset
+            out.citations.append(c)
+    out.answer = "\n".join(lines)
+    return out
+
+
 # ------------------------------------------------------------------ writers ----
 
 def _refusal(query: Query, found: Retrieved, reason: str, corpus: Corpus, answer: Answer) -> None:
@@ -237,7 +269,7 @@ def _reference(r: Resolved, corpus: Corpus, answer: Answer) -> None:
 
 def _question_terms(query: Query, corpus: Corpus) -> dict[str, float]:
     """Every question word but the pure question words, IDF-weighted ("ít nhất" counts)."""
-    words = [t for t in lexical_tokens(expand(query.folded, replace=True), folded=True)
+    words = [t for t in lexical_tokens(query.folded, folded=True)
              if not set(t.split("_")) <= _QUESTION_WORDS]
     return {t: corpus.terms.weight(t) for t in dict.fromkeys(words + query.terms)}
 

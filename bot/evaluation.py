@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .answer import Answer, Assistant, strip_markers
+from .compose import NOT_COVERED_SHORT
 from .vietnamese import canonical
 
 
@@ -72,6 +73,8 @@ def citation_problems(answer: Answer, documents: dict[str, dict]) -> list[str]:
         for line in answer.answer.split("\n"):
             if re.match(r"^(?:Bước \d+\. )?Theo .*:$", line.rstrip()):
                 continue  # the lead-in names the document and section
+            if line.startswith("Về «") and line.endswith(NOT_COVERED_SHORT):
+                continue  # a part of a compound question said to be not covered: no claim
             if line.startswith("|"):  # a comparison table: every cited value is in its passage
                 for value, n in re.findall(r"([^|;\[\]]+?)\s*\[(\d+)\]", line):
                     if value.strip() not in by_id.get(int(n), ""):

@@ -36,30 +36,6 @@ _PLACE_PATTERNS = [(p, re.compile(r"(?<!\w)" + re.escape(fold(canonical(p))) + r
 _AMBIGUOUS_PLACES = {"Hòa Bình", "Vinh", "Huế"}
 _ADMIN_NOUN = re.compile(r"(?:tinh|thanh pho|tp\.?|huyen|thi xa)\s+$")
 
-# A small bilingual glossary so English questions reach the Vietnamese text lexically and
-# pass the coverage gate; the multilingual embeddings handle the rest.
-GLOSSARY = {
-    "cooperative": "hợp tác xã", "cooperatives": "hợp tác xã", "co-operative": "hợp tác xã",
-    "union": "liên hiệp", "group": "tổ hợp tác", "member": "thành viên", "members": "thành viên",
-    "membership": "thành viên", "establish": "thành lập", "found": "thành lập", "founding": "thành lập",
-    "set": "thành lập", "start": "thành lập", "register": "đăng ký", "registration": "đăng ký",
-    "dossier": "hồ sơ", "documents": "hồ sơ", "application": "hồ sơ", "capital": "vốn",
-    "contribution": "góp vốn", "contribute": "góp vốn", "charter": "điều lệ", "law": "luật",
-    "support": "hỗ trợ", "policy": "chính sách", "policies": "chính sách", "tax": "thuế",
-    "land": "đất đai", "credit": "tín dụng", "loan": "vay", "target": "mục tiêu", "targets": "mục tiêu",
-    "goal": "mục tiêu", "goals": "mục tiêu", "task": "nhiệm vụ", "tasks": "nhiệm vụ", "duty": "nhiệm vụ",
-    "duties": "nhiệm vụ", "department": "sở", "office": "phòng", "province": "tỉnh", "city": "thành phố",
-    "collective": "kinh tế tập thể", "economy": "kinh tế", "agriculture": "nông nghiệp",
-    "agricultural": "nông nghiệp", "digital": "chuyển đổi số", "transformation": "chuyển đổi số",
-    "e-commerce": "thương mại điện tử", "general": "đại hội", "assembly": "đại hội",
-    "board": "hội đồng quản trị", "director": "giám đốc", "dissolution": "giải thể", "dissolve": "giải thể",
-    "bankruptcy": "phá sản", "withdraw": "chấm dứt tư cách thành viên", "rights": "quyền",
-    "obligations": "nghĩa vụ", "fund": "quỹ", "training": "đào tạo", "who": "ai", "signed": "ký",
-    "minimum": "ít nhất", "least": "ít nhất", "many": "bao nhiêu", "2030": "2030", "2045": "2045",
-    "effect": "hiệu lực", "effective": "hiệu lực", "force": "hiệu lực", "establishment": "thành lập",
-    "kon": "kon", "tum": "tum", "ca": "cà", "mau": "mau", "cam": "cam", "ranh": "ranh", "quang": "quảng",
-    "nam": "nam", "members'": "thành viên", "requirements": "điều kiện", "conditions": "điều kiện",
-}
 _ENGLISH_HINTS = {"what", "how", "who", "which", "the", "is", "are", "does", "do", "of", "a", "an",
                   "in", "to", "for", "many", "much", "can", "should", "need", "needed", "i", "my"}
 ENGLISH_STOPWORDS = _ENGLISH_HINTS | set("""
@@ -67,44 +43,6 @@ when where why was were did me we our you your it its this that these those be b
 as or and about there their have has get any must required require needs take takes under according
 s tell please give list on into than
 """.split())
-
-# Everyday words for what the documents say formally (query expansion for BM25 and the
-# coverage gate): a question term counts as covered when one of its expansions is present.
-SYNONYMS = {
-    "chở khách": "vận tải giao thông", "chở hàng": "vận tải giao thông", "xe khách": "vận tải giao thông",
-    "vận chuyển": "vận tải giao thông", "tiền": "kinh phí vốn", "vay": "tín dụng vốn", "cho vay": "tín dụng",
-    "mở": "thành lập", "lập": "thành lập", "giấy tờ": "hồ sơ", "thủ tục": "hồ sơ đăng ký",
-    "đất": "đất đai", "rút khỏi": "chấm dứt tư cách thành viên", "ra khỏi": "chấm dứt tư cách thành viên",
-    "bán online": "thương mại điện tử", "bán hàng qua mạng": "thương mại điện tử", "số hóa": "chuyển đổi số",
-    "công nghệ số": "chuyển đổi số",
-}
-
-
-def expand(text: str, replace: bool = False) -> str:
-    """Add (or, with ``replace``, substitute) formal equivalents of everyday phrases.
-
-    Search appends them; the coverage gate substitutes them, so "chở khách" is judged as
-    "vận tải giao thông". Unaccented text matches multi-syllable phrases only ("mo" is
-    too ambiguous once folded).
-    """
-    c = canonical(text)
-    plain = not has_diacritics(text)
-    out, extra = c, []
-    for k, v in SYNONYMS.items():
-        key = fold(k) if plain else k
-        if plain and " " not in k:
-            continue
-        pattern = re.compile(r"(?<!\w)" + re.escape(key) + r"(?!\w)")
-        if pattern.search(fold(c) if plain else c):
-            extra.append(v)
-            if replace and not plain:
-                out = pattern.sub(v, out)
-            elif replace:
-                out = pattern.sub(v, fold(out))
-    if replace:
-        return out
-    return f"{text} {' '.join(extra)}" if extra else text
-
 
 # Words that carry no topic: question words, particles, pronouns, generic verbs. Written
 # with accents: once folded, "hơn" and "hôn", "cần" and "cận" would collide, so accented
@@ -197,13 +135,6 @@ def is_english(question: str) -> bool:
     words = re.findall(r"[a-z]+", question.lower())
     hints = sum(w in ENGLISH_STOPWORDS and w not in _AMBIGUOUS_ENGLISH for w in words)
     return bool(words) and fold(question) == question and hints >= 2
-
-
-def translate_terms(question: str) -> str:
-    """An English question as Vietnamese glossary terms; words the glossary lacks stay
-    (so "France" keeps counting against the evidence)."""
-    words = re.findall(r"[a-z][a-z'-]*|\d+", question.lower().replace("'s", ""))
-    return " ".join(dict.fromkeys(GLOSSARY.get(w, w) for w in words if w not in ENGLISH_STOPWORDS))
 
 
 def is_chitchat(question: str) -> bool:

@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .corpus import Corpus
-from .questions import (clean_question, content_terms, expand, is_chitchat, is_english, named_instruments, places_in,
-                        standalone, translate_terms)
+from .questions import clean_question, content_terms, is_chitchat, is_english, named_instruments, places_in, standalone
 from .references import Reference, Resolved, instrument_sources, resolve
 from .vietnamese import canonical, fold
 
@@ -43,7 +42,7 @@ class Query:
 
     question: str  # as asked, cleaned
     standalone: str  # a follow-up rewritten to stand alone
-    folded: str  # accent-folded, English glossary terms added
+    folded: str  # accent-folded
     english: bool
     dense_query: str  # what the embeddings read (diacritics restored)
     lexical: str  # what BM25 reads (abbreviations expanded)
@@ -64,6 +63,7 @@ class Query:
     wants_list: bool
     asks_signer: bool
     definition: str  # the term of "X là gì?", folded ("" if not a definition question)
+    parts: list[str]  # a compound question's own questions ("X là gì? Y gồm những gì?"), else []
 
 
 def understand(raw: object, history: list[dict] | None, sources: list[str] | None, corpus: Corpus) -> Query:
@@ -71,7 +71,6 @@ def understand(raw: object, history: list[dict] | None, sources: list[str] | Non
     question = clean_question(raw)
     full = standalone(question, history or [])
     english = is_english(full)
-    vietnamese = translate_terms(full) if english else full
     named = places_in(full)
     uncovered = [p for p in named if not any(p in places for places in corpus.places.values())]
     narrowed = [s for s, places in corpus.places.items() if places & set(named)] if named and not uncovered else []
@@ -81,7 +80,7 @@ def understand(raw: object, history: list[dict] | None, sources: list[str] | Non
         chosen = [s for s in narrowed if not sources or s in sources] or sources
     # place names already selected the documents: the evidence need not repeat them
     drop = {t for p in named for t in fold(canonical(p)).split()} if narrowed else set()
-    folded = fold(canonical(f"{full} {vietnamese}"))
+    folded = fold(canonical(full))
     duties, unassigned = [], None
     if _DUTY_QUESTION.search(fold(canonical(full))):
         duties = corpus.directory.find(full, chosen)[1]
@@ -96,16 +95,27 @@ def understand(raw: object, history: list[dict] | None, sources: list[str] | Non
     term = ((definition.group(1) or definition.group(2)).strip(" ?") if definition else "")
     return Query(
         question=question, standalone=full, folded=folded, english=english,
-        dense_query=f"{full} ({vietnamese})" if english else corpus.restorer.restore(full),
-        lexical=f"{full} {vietnamese}" if english else expand(full),
-        terms=content_terms(expand(vietnamese, replace=True), drop),
+        # English is read by the multilingual embeddings as it is; BM25 still finds names
+        # and numbers in it ("Kon Tum", "2030") on the accent-folded field
+        dense_query=full if english else corpus.restorer.restore(full),
+        lexical=full,
+        terms=content_terms(full, drop),
         sources=chosen, filtered=bool(sources), named=named, uncovered=uncovered,
         unknown=[surface for surface, phrase in named_instruments(full) if _missing_instrument(surface, phrase, corpus)],
         chitchat=is_chitchat(question), duties=duties, unassigned=unassigned, compare=compare,
         reference=reference, resolved=resolved, ref_named=bool(reference) and bool(instrument_sources(full, corpus.records)),
         how_to=bool(_HOW_TO.search(fold(canonical(full)).lower())), wants_list=bool(_LIST_QUESTION.search(folded)),
         asks_signer=bool(_SIGNER.search(folded)), definition=term if len(term) >= 3 else "",
+        parts=parts(full) if not (reference or duties or compare) else [],
     )
+
+
+def parts(question: str) -> list[str]:
+    """The questions inside a compound one: each sentence that ends in "?" and says
+    something of its own (three words or more). Fewer than two: not compound."""
+    pieces = [p.strip() for p in re.split(r"(?<=\?)\s+", question) if p.strip()]
+    pieces = [p for p in pieces if len(p.split()) >= 3]
+    return pieces if len(pieces) >= 2 else []
 
 
 def _missing_instrument(surface: str, phrase: str, corpus: Corpus) -> bool:

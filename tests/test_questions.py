@@ -2,8 +2,7 @@
 
 import pytest
 
-from bot.questions import (BadQuestion, clean_question, content_terms, expand, is_chitchat, is_english,
-                           named_instruments, places_in, standalone, translate_terms)
+from bot.questions import BadQuestion, clean_question, content_terms, is_chitchat, is_english, named_instruments, places_in, standalone
 
 
 @pytest.mark.parametrize("raw, message", [
@@ -40,11 +39,9 @@ def test_places_without_accents_and_ambiguous_names():
     assert places_in("xây dựng hòa bình") == [] and places_in("tỉnh Hòa Bình") == ["Hòa Bình"]
 
 
-def test_english_detection_and_glossary():
+def test_english_detection():
     assert is_english("How many members are needed to establish a cooperative?")
     assert not is_english("hop tac xa duoc ho tro tiep can von nhu the nao")
-    assert "hợp tác xã" in translate_terms("What is a cooperative?")
-    assert "france" in translate_terms("What is the capital of France?")
 
 
 def test_named_instruments_and_chitchat():
@@ -53,7 +50,6 @@ def test_named_instruments_and_chitchat():
     assert is_chitchat("Xin chào") and not is_chitchat("Xin cho biết hồ sơ thành lập hợp tác xã")
 
 
-def test_terms_and_synonyms():
+def test_terms():
     assert "hon" in content_terms("Thủ tục đăng ký kết hôn")  # "hôn" is not the stop word "hơn"
     assert content_terms("Tổ hợp tác là gì?")  # generic words count when nothing else is asked
-    assert "vận tải" in expand("phòng nào lo các HTX chở khách?")
