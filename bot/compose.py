@@ -4,7 +4,7 @@ The default composer needs no LLM. It quotes verbatim the sentences and list ite
 reranker (bot/rerank.py) found closest to the question, opens each passage with a
 lead-in naming the instrument and article ("Theo khoản 1 Điều 30 Luật Hợp tác xã 2023
 (…)") or the document and section, keeps a list whole when the question asks for one,
-answers "how do I …" with ordered steps, and puts [n] after every sentence. Direct
+answers "how do I …" with ordered steps, and ends every quoted line with its [n]. Direct
 references, an agency's duties, a targets comparison and "who signed" have writers of
 their own.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .chunking import SENTENCE_END, Piece, pieces
+from .chunking import Piece, pieces
 from .corpus import Corpus
 from .gate import Decision
 from .phapdien import CODE_HEADING
@@ -135,12 +135,10 @@ def refused(question: object, exc: BadQuestion) -> Answer:
 
 
 def cite(text: str, n: int) -> str:
-    """Put [n] after every sentence of a verbatim unit (a leading "3." is no sentence)."""
-    text = text.strip()
-    marker = _ITEM.match(text)
-    head, body = (text[:marker.end()], text[marker.end():]) if marker else ("", text)
-    parts = [p for p in SENTENCE_END.split(body) if p]
-    return head + " ".join(f"{p} [{n}]" for p in parts)
+    """A quoted line with its [n] at the end: one marker per clause, item or sentence run
+    quoted together, not one after every sentence (eleven markers in one answer read as
+    noise; the line is one quote from one passage)."""
+    return f"{text.strip()} [{n}]"
 
 
 def strip_markers(text: str) -> str:
@@ -356,6 +354,8 @@ def _passages(query: Query, found: Retrieved, corpus: Corpus, answer: Answer) ->
         # "X có nhiệm vụ gì?": the whole list of the section, even across chunks
         _render([(row, pieces(corpus.chunks[row])) for row in corpus.same_section(top.row)], corpus, answer)
         return
+    if query.wants_list and _clause_outline(top.row, corpus, answer):
+        return  # "các nguyên tắc … gồm những gì?": the article's clauses, by their headings
     picks: list[tuple[int, list[Piece]]] = []
     for passage in passages[:PASSAGES_MAX]:
         if passage.score < top.score - PASSAGE_MARGIN:
@@ -365,13 +365,42 @@ def _passages(query: Query, found: Retrieved, corpus: Corpus, answer: Answer) ->
         selected: list[int] = []
         for k in chosen:
             selected.append(k)
-            if units[k].text.rstrip().endswith(":"):  # a list intro comes with its items
-                following = k + 1
-                while following < len(units) and units[following].item and following - k <= 8:
+            if units[k].text.rstrip().endswith(":"):  # a list intro comes with its items (all of
+                following = k + 1  # them when a list is asked for, else the first eight)
+                while following < len(units) and units[following].item and (query.wants_list or following - k <= 8):
                     selected.append(following)
                     following += 1
         picks.append((passage.row, [units[k] for k in sorted(set(selected))]))
     _render(picks, corpus, answer)
+
+
+def _clause_outline(row: int, corpus: Corpus, answer: Answer) -> bool:
+    """An article whose clauses each carry a heading ("1. Tự nguyện tham gia …", "2. Dân
+    chủ, bình đẳng …") answers a list question with those headings, quoted from one
+    citation spanning the article. False when the chunk is not one of three or more
+    such clauses."""
+    chunk = corpus.chunks[row]
+    if not chunk.get("article") or not re.search(r" › \d+\.", chunk["section"]):
+        return False
+    rows = corpus.same_article(row)
+    heads: list[str] = []
+    for r in rows:
+        label = corpus.chunks[r]["section"].split(" › ")[-1].rstrip("…")
+        line = next((x for x in corpus.chunks[r]["text"].split("\n") if x.startswith(label)), None)
+        if not re.match(r"^\d+\.", label) or line is None or len(line) > 150:
+            return False
+        if line not in heads:
+            heads.append(line)
+    if len(heads) < 3:
+        return False
+    first, last = corpus.chunks[rows[0]], corpus.chunks[rows[-1]]
+    article_label = first["section"].split(" › ")[0]
+    lead = legal_name({**first, "section": article_label}, corpus.documents.get(first["source"], {}))
+    answer.answer = "\n".join([f"Theo {lead} [1]:"] + [f"- {cite(h, 1)}" for h in heads])
+    text = corpus.records[first["source"]]["text"][first["start"]:last["end"]]
+    answer.citations.append(Citation(id=1, source=first["source"], title=first["title"], section=article_label, text=text,
+                                     start=first["start"], end=last["end"], quotes=heads, extra=corpus.extra(first)))
+    return True
 
 
 def _definition(term: str, corpus: Corpus) -> tuple[int, list[Piece]] | None:
