@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .index import IndexHandle
-from .questions import TermStats, places_in
+from .questions import QUESTION_PHRASES, TermStats, places_in
 from .vietnamese import AccentRestorer, canonical, fold, lexical_tokens
 
 _EXTRA_KEYS = ("article", "pd_code", "effective", "status", "instrument")
@@ -46,7 +46,7 @@ class Corpus:
             handle=handle, chunks=chunks, tokens=tokens, terms=TermStats.from_token_sets(tokens),
             documents=documents, records=records,
             places={s: set(places_in(f"{d['title']} {d.get('metadata', {}).get('place', '')}")) for s, d in documents.items()},
-            directory=handle.directory(), targets=handle.targets(), restorer=AccentRestorer(texts),
+            directory=handle.directory(), targets=handle.targets(), restorer=AccentRestorer(texts + [QUESTION_PHRASES]),
             folded=" ".join(fold(canonical(re.sub(r"\s+", " ", t))) for t in texts),
             normative_loaded=any(d.get("metadata", {}).get("kind", "").lower() in _NORMATIVE_KINDS for d in documents.values()),
         )

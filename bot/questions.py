@@ -55,6 +55,16 @@ mà mỗi từng cũng lại thêm nữa cách nên vì nói quy định văn b�
 phụ trách trăm
 """.split())
 STOPWORDS = {fold(w) for w in STOPWORDS_ACCENTED}
+# How Vietnamese questions are put: the documents never ask, so the accent restorer
+# (bot/vietnamese.py) also reads these phrases — "bao nhieu" is "bao nhiêu", not the
+# "báo nhiều" that legal text alone suggests. Language, not domain: no topic words.
+QUESTION_PHRASES = """
+bao nhiêu? bao nhiêu người? mấy người? là gì? là ai? như thế nào? thế nào? ra sao? ở đâu? đi đâu? khi nào?
+bao giờ? bao lâu? mất bao lâu? có được không? được không? có phải không? phải không? có cần không?
+có bắt buộc không? phải làm gì? cần làm gì? làm gì? làm sao? làm thế nào? những gì? gồm những gì?
+cần những gì? tại sao? vì sao? có mấy loại? tối đa bao nhiêu? tối thiểu bao nhiêu? ít nhất bao nhiêu?
+nhiều nhất bao nhiêu? ai được? ai phải? cho tôi hỏi, xin hỏi, vậy thì, còn thì sao? nếu muốn thì phải
+"""
 # Domain words every document is full of: they never make a question answerable alone.
 GENERIC = set("""
 hop tac xa kinh te tap the lien hiep thanh vien to chuc tinh thanh pho ke hoach chuong trinh

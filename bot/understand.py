@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .corpus import Corpus
 from .questions import clean_question, content_terms, is_chitchat, is_english, named_instruments, places_in, standalone
 from .references import Reference, Resolved, instrument_sources, resolve
-from .vietnamese import canonical, fold
+from .vietnamese import canonical, expand_abbreviations, fold
 
 # Question kinds, read on the accent-folded question.
 _LIST_QUESTION = re.compile(
@@ -97,7 +97,7 @@ def understand(raw: object, history: list[dict] | None, sources: list[str] | Non
         question=question, standalone=full, folded=folded, english=english,
         # English is read by the multilingual embeddings as it is; BM25 still finds names
         # and numbers in it ("Kon Tum", "2030") on the accent-folded field
-        dense_query=full if english else corpus.restorer.restore(full),
+        dense_query=full if english else expand_abbreviations(corpus.restorer.restore(full)),
         lexical=full,
         terms=content_terms(full, drop),
         sources=chosen, filtered=bool(sources), named=named, uncovered=uncovered,

@@ -35,6 +35,17 @@ ABBREVIATIONS: dict[str, str] = {
     "tp": "thành phố",
 }
 
+_ABBREVIATION_RE = re.compile(
+    r"(?<![\w/&-])(" + "|".join(re.escape(a) for a in sorted(ABBREVIATIONS, key=len, reverse=True)) + r")(?![\w/&-])",
+    re.IGNORECASE)
+
+
+def expand_abbreviations(text: str) -> str:
+    """"lập HTX" → "lập hợp tác xã" for what the embeddings read (they do not know the
+    abbreviations); a document code such as "41-CTr/TU" is left alone."""
+    return _ABBREVIATION_RE.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
+
+
 # Old-style tone placement ("hoá", "uỷ", "hoà") → new style ("hóa", "ủy", "hòa").
 # Only open syllables differ (no final consonant), and "qu" + y is a consonant cluster.
 _TONES = {
