@@ -46,21 +46,22 @@ def test_thresholds(report):
     assert m["fact_recall"] >= 0.85
     assert m["citation_validity"] == 1.0
     assert m["abstention_accuracy"] == 1.0
-    assert m["false_abstentions"] <= 5
+    assert m["false_abstentions"] <= 6  # 5 measured: the four English questions among them
     assert m["recall@5"] >= 0.9
 
 
 def test_validation_half_written_independently(validation):
     """Questions written without seeing the code or any answer (tests/eval/phapdien.jsonl,
-    independent.jsonl). Thresholds sit just under what was measured (README): they catch
-    regressions; they are not the targets."""
+    independent.jsonl, fresh.jsonl). Thresholds sit just under what was measured (README:
+    R@5 0.793, fact recall 0.644, 13.8 % refused, 0.70 of the unanswerable refused): they
+    catch regressions; they are not the targets (issue #10 asks 0.95 / 0.90 / 2 %)."""
     m = validation.metrics
     print("\n".join(validation.lines()))
-    assert m["questions"] >= 90
+    assert m["questions"] >= 160
     assert m["citation_validity"] == 1.0
-    assert m["recall@5"] >= 0.72
-    assert m["fact_recall"] >= 0.45
-    assert m["false_abstention_rate"] <= 0.22
+    assert m["recall@5"] >= 0.76
+    assert m["fact_recall"] >= 0.60
+    assert m["false_abstention_rate"] <= 0.17
     assert m["abstention_accuracy"] >= 0.6
 
 
@@ -71,9 +72,9 @@ def test_generated_validation_split(generated):
     print("\n".join(generated.lines()))
     off_topic = generated.metrics["groups"]["off_topic"]
     assert m["citation_validity"] == 1.0
-    assert m["recall@5"] >= 0.93
+    assert m["recall@5"] >= 0.97
     assert off_topic["abstained"] / off_topic["n"] >= 0.97
-    assert m["false_abstention_rate"] <= 0.3
+    assert m["false_abstention_rate"] <= 0.27
 
 
 def test_citation_check_catches_invented_text_and_dangling_markers(assistant):
