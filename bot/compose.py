@@ -20,7 +20,7 @@ from .gate import Decision
 from .phapdien import CODE_HEADING
 from .questions import BadQuestion
 from .references import Resolved, instrument_sources
-from .rerank import Retrieved
+from .rerank import TOP, Retrieved
 from .understand import Query
 from .vietnamese import canonical, fold, lexical_tokens
 
@@ -150,7 +150,7 @@ def compose(query: Query, found: Retrieved, decision: Decision, corpus: Corpus) 
     retrieved = [{"source": corpus.chunks[p.row]["source"], "section": corpus.chunks[p.row]["section"],
                   "index": corpus.chunks[p.row]["index"], "score": round(p.score, 4), "rank": p.rank,
                   "dense": None if p.hit.dense is None else round(p.hit.dense, 4), "lexical": round(p.hit.lexical, 3)}
-                 for p in found.passages[:6]]
+                 for p in found.passages[:TOP]]
     answer = Answer(question=query.question, answer="", abstained=False, standalone_question=query.standalone,
                     retrieved=retrieved, latency_ms={"retrieve": found.ms})
     if decision.reason:

@@ -9,7 +9,7 @@ of its BM25 strength (exact names, numbers, codes); the same per-piece cosines t
 the sentences an answer quotes.
 
 The one weight below was chosen on the tuning half of the hand-written questions
-(answer fact recall over a small grid, /benchmarks/bench_rerank.py) and is reported on
+(answer fact recall over a small grid, benchmarks/bench_rerank.py) and is reported on
 the validation half, which played no part in choosing it.
 """
 
@@ -24,6 +24,7 @@ from .retrieval import Hit
 
 LEXICAL_WEIGHT = 0.1  # BM25 share: chosen on the tuning half (bench_rerank.py)
 CANDIDATES = 40  # chunks reranked: the answer is in the top 40 for every question measured
+TOP = 6  # the top of the fused ranking whose lexical coverage the gate reads
 
 
 @dataclass
@@ -70,4 +71,4 @@ class Retrieved:
     @property
     def hits(self) -> list[Hit]:
         """The top of the fused ranking (the gate's lexical evidence reads these)."""
-        return self.candidates[:6]
+        return self.candidates[:TOP]
