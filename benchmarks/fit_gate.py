@@ -1,16 +1,16 @@
 """Fit the evidence gate (bot/gate.py) on data and report it on questions it never saw.
 
 Fit on: the tuning half of the generated set (tests/eval/generated.jsonl, from
-benchmarks/make_devset.py) and the hand-written set the system was developed on
-(tests/eval/questions.jsonl). Reported on: the validation half of the generated set and
+benchmarks/make_devset.py; the same questions in English, tests/eval/generated_en.jsonl)
+and the hand-written set the system was developed on (tests/eval/questions.jsonl). Reported on: the validation half of the generated set and
 the independent set written without seeing the code (tests/eval/phapdien.jsonl).
 
     python benchmarks/fit_gate.py [--write]
 
 prints the trade-off curve (threshold → answerable questions refused, off-topic questions
 answered) and, with --write, stores the model and the chosen operating point in
-bot/gate.json. The operating point is the highest-recall threshold that still refuses
-≥ 98 % of the off-topic tuning questions.
+bot/gate.json. The operating point, one per language, is the highest-recall threshold that
+still refuses ≥ 98 % of the off-topic tuning questions in that language.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def main() -> None:
     if GATE_FILE.exists() and not args.write:
         print(f"(features do not depend on {GATE_FILE.name}; fitting anew)")
     assistant = Assistant(get_settings())
-    tune = load_set("generated · tuning split") + load_set("tuning (hand-written)")
-    valid_generated = load_set("generated · validation split")
+    tune = load_set("generated · tuning split") + load_set("generated English · tuning split") + load_set("tuning (hand-written)")
+    valid_generated = load_set("generated · validation split") + load_set("generated English · validation split")
     independent = load_questions(EVAL / "phapdien.jsonl")  # the 45 Pháp điển questions the README quotes
     started = time.perf_counter()
     x_tune, y_tune = _rows(assistant, tune, features)
@@ -82,22 +82,39 @@ def main() -> None:
         return model.predict_proba((x - mean) / scale)[:, 1]
 
     p_tune, p_val, p_ind = prob(x_tune), prob(x_val), prob(x_ind)
+    # one operating point per language: English questions read on another scale, and a
+    # single threshold would trade Vietnamese refusals for English ones
+    lang = features.index("english") if "english" in features else None
+
+    def split(x: np.ndarray, p: np.ndarray, y: np.ndarray, english: bool) -> tuple[np.ndarray, np.ndarray]:
+        if lang is None:  # a gate without the language feature: everything is "Vietnamese"
+            return (p[:0], y[:0]) if english else (p, y)
+        mask = (x[:, lang] == 1.0) if english else (x[:, lang] != 1.0)
+        return p[mask], y[mask]
+
     fine = np.round(np.arange(0.01, 1.0, 0.01), 2)
-    ok = [t for t in fine if _rates(p_tune, y_tune, t)[1] <= 1 - OFF_TOPIC_REFUSED]
-    threshold = float(min(ok)) if ok else 0.5
-    grid = sorted(set(np.round(np.arange(0.05, 0.96, 0.05), 2)) | {threshold})
-    print("\nthreshold | tuning: answerable refused, off-topic answered | validation (generated) | independent: refused")
+    thresholds = {}
+    for english in (False, True):
+        p, y = split(x_tune, p_tune, y_tune, english)
+        ok = [t for t in fine if len(y) and _rates(p, y, t)[1] <= 1 - OFF_TOPIC_REFUSED]
+        thresholds[english] = float(min(ok)) if ok else thresholds.get(False, 0.5)
+    grid = sorted(set(np.round(np.arange(0.05, 0.96, 0.05), 2)) | set(thresholds.values()))
+    print("\nthreshold | Vietnamese — tuning: answerable refused, off-topic answered | validation (generated) "
+          "| English — tuning | validation | independent (Vietnamese): refused")
     for t in grid:
-        a, b = _rates(p_tune, y_tune, t)
-        c, d = _rates(p_val, y_val, t)
-        e, _ = _rates(p_ind, y_ind, t)
-        mark = "  ←" if abs(t - threshold) < 1e-9 else ""
-        print(f"  {t:.2f}    |  {a:.3f}  {b:.3f}  |  {c:.3f}  {d:.3f}  |  {e:.3f}{mark}")
+        cols = []
+        for english in (False, True):
+            for x, p, y in ((x_tune, p_tune, y_tune), (x_val, p_val, y_val)):
+                cols.append("{:.3f} {:.3f}".format(*_rates(*split(x, p, y, english), t)))
+        e, _ = _rates(*split(x_ind, p_ind, y_ind, False), t)
+        mark = "".join(f"  ← {'English' if en else 'Vietnamese'}" for en, th in thresholds.items() if abs(t - th) < 1e-9)
+        print(f"  {t:.2f}  | {cols[0]} | {cols[1]} | {cols[2]} | {cols[3]} | {e:.3f}{mark}")
     print("\nweights (standardised):", {f: round(float(w), 3) for f, w in zip(features, model.coef_[0])})
-    a, b = _rates(p_val, y_val, threshold)
-    e, _ = _rates(p_ind, y_ind, threshold)
-    print(f"operating point {threshold:.2f}: validation — answerable refused {a:.3f}, off-topic answered {b:.3f}; "
-          f"independent — answerable refused {e:.3f}")
+    threshold = thresholds[False]
+    a, b = _rates(*split(x_val, p_val, y_val, False), threshold)
+    e, _ = _rates(*split(x_ind, p_ind, y_ind, False), threshold)
+    print(f"operating points {thresholds[False]:.2f} (Vietnamese), {thresholds[True]:.2f} (English): Vietnamese validation — "
+          f"answerable refused {a:.3f}, off-topic answered {b:.3f}; independent — answerable refused {e:.3f}")
     if args.write:
         data = {
             "features": list(features),
@@ -106,6 +123,7 @@ def main() -> None:
             "mean": {f: float(m) for f, m in zip(features, mean)},
             "scale": {f: float(s) for f, s in zip(features, scale)},
             "threshold": threshold,
+            "threshold_english": thresholds[True],
             "fitted_on": {"tuning questions": int(len(y_tune)), "off-topic among them": int((y_tune == 0).sum())},
             "validation": {"answerable_refused": a, "off_topic_answered": b, "independent_refused": e},
         }

@@ -29,6 +29,9 @@ EVAL_SETS: dict[str, tuple[list[Path], str | None]] = {
     "validation (independent)": ([_EVAL / "phapdien.jsonl", _EVAL / "independent.jsonl", _EVAL / "fresh.jsonl"], None),
     "generated · tuning split": ([_EVAL / "generated.jsonl"], "tune"),
     "generated · validation split": ([_EVAL / "generated.jsonl"], "validation"),
+    # the same generated questions asked in English (translated by a helper, tests/eval/README.md)
+    "generated English · tuning split": ([_EVAL / "generated_en.jsonl"], "tune"),
+    "generated English · validation split": ([_EVAL / "generated_en.jsonl"], "validation"),
 }
 
 

@@ -38,14 +38,14 @@ def hybrid_search(handle: IndexHandle, embeddings, query: str, k: int = 6, candi
                   query_vector: list[float] | None = None, stats: dict | None = None) -> list[Hit]:
     """Top ``k`` chunks for ``query`` by RRF over dense and lexical rankings.
 
-    ``lexical_query`` (default: the query) is what BM25 sees — e.g. the query plus
-    Vietnamese glossary terms for an English question, or formal synonyms;
+    ``lexical_query`` (default: the query) is what BM25 sees — for an English question
+    only its names and numbers, possibly nothing ("": dense only);
     ``query_vector`` an embedding of the query already computed by the caller;
     ``stats``, when given, receives the dense cosines of the candidates in rank order
     (the gate's evidence, whether or not they survive the fusion).
     """
     query = nfc(query).strip()
-    lexical_query = nfc(lexical_query).strip() if lexical_query else query
+    lexical_query = query if lexical_query is None else nfc(lexical_query).strip()  # "" = no lexical side
     chunks = handle.chunks
     allowed = np.ones(len(chunks), dtype=bool)
     if sources:
@@ -74,7 +74,7 @@ def hybrid_search(handle: IndexHandle, embeddings, query: str, k: int = 6, candi
     lexical_best = np.zeros(len(chunks), dtype=np.float32)
     # An accented query is ranked on both fields; an unaccented one on the folded field
     # only, counted twice — the embeddings understand unaccented Vietnamese poorly.
-    fields = [True, False] if has_diacritics(lexical_query) else [True, True]
+    fields = ([True, False] if has_diacritics(lexical_query) else [True, True]) if lexical_query else []
     for folded in fields:
         scores = np.where(allowed, handle.lexical.scores(lexical_query, folded=folded), 0.0)
         lexical_best = np.maximum(lexical_best, scores)

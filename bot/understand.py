@@ -95,10 +95,11 @@ def understand(raw: object, history: list[dict] | None, sources: list[str] | Non
     term = ((definition.group(1) or definition.group(2)).strip(" ?") if definition else "")
     return Query(
         question=question, standalone=full, folded=folded, english=english,
-        # English is read by the multilingual embeddings as it is; BM25 still finds names
-        # and numbers in it ("Kon Tum", "2030") on the accent-folded field
+        # English is read by the multilingual embeddings as it is; BM25 sees only what
+        # carries across languages — names and numbers ("Kon Tum", "2030", "2651") —
+        # since English words folded look like Vietnamese syllables ("can" = cần)
         dense_query=full if english else expand_abbreviations(corpus.restorer.restore(full)),
-        lexical=full,
+        lexical=_names_and_numbers(full) if english else full,
         terms=content_terms(full, drop),
         sources=chosen, filtered=bool(sources), named=named, uncovered=uncovered,
         unknown=[surface for surface, phrase in named_instruments(full) if _missing_instrument(surface, phrase, corpus)],
@@ -116,6 +117,13 @@ def parts(question: str) -> list[str]:
     pieces = [p.strip() for p in re.split(r"(?<=\?)\s+", question) if p.strip()]
     pieces = [p for p in pieces if len(p.split()) >= 3]
     return pieces if len(pieces) >= 2 else []
+
+
+def _names_and_numbers(text: str) -> str:
+    """The capitalised words (not the first) and the tokens with digits of a sentence."""
+    words = re.findall(r"[\w'’/-]+", text)
+    keep = [w for i, w in enumerate(words) if any(ch.isdigit() for ch in w) or (i > 0 and w[:1].isupper())]
+    return " ".join(re.sub(r"['’]s$", "", w) for w in keep)
 
 
 def _missing_instrument(surface: str, phrase: str, corpus: Corpus) -> bool:
