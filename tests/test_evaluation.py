@@ -46,23 +46,26 @@ def test_thresholds(report):
     assert m["fact_recall"] >= 0.85
     assert m["citation_validity"] == 1.0
     assert m["abstention_accuracy"] == 1.0
-    assert m["false_abstentions"] <= 6  # 5 measured: the four English questions among them
+    assert m["false_abstentions"] <= 4  # 0 measured
     assert m["recall@5"] >= 0.9
 
 
 def test_validation_half_written_independently(validation):
     """Questions written without seeing the code or any answer (tests/eval/phapdien.jsonl,
     independent.jsonl, fresh.jsonl). Thresholds sit just under what was measured (README:
-    R@5 0.793, fact recall 0.644, 13.8 % refused, 0.70 of the unanswerable refused): they
-    catch regressions; they are not the targets (issue #10 asks 0.95 / 0.90 / 2 %)."""
+    R@5 0.800, fact recall 0.662, 8.3 % refused, 0.70 of the unanswerable refused, 11 of
+    16 English questions answered): they catch regressions; they are not the targets
+    (issue #10 asks 0.95 / 0.90 / 2 % / 0.8)."""
     m = validation.metrics
     print("\n".join(validation.lines()))
     assert m["questions"] >= 160
     assert m["citation_validity"] == 1.0
     assert m["recall@5"] >= 0.76
-    assert m["fact_recall"] >= 0.60
-    assert m["false_abstention_rate"] <= 0.17
+    assert m["fact_recall"] >= 0.62
+    assert m["false_abstention_rate"] <= 0.12
     assert m["abstention_accuracy"] >= 0.6
+    english = m["groups"]["english"]
+    assert 1 - english["abstained"] / english["n"] >= 0.6
 
 
 def test_generated_validation_split(generated):
@@ -74,7 +77,18 @@ def test_generated_validation_split(generated):
     assert m["citation_validity"] == 1.0
     assert m["recall@5"] >= 0.97
     assert off_topic["abstained"] / off_topic["n"] >= 0.97
-    assert m["false_abstention_rate"] <= 0.27
+    assert m["false_abstention_rate"] <= 0.3
+
+
+def test_generated_english_validation_split(assistant):
+    """The generated questions asked in English: off-topic ones refused like Vietnamese ones;
+    the right article in the top 5 for about half (0.52 measured)."""
+    report = evaluate(assistant, load_set("generated English · validation split"))
+    m = report.metrics
+    off_topic = m["groups"]["off_topic"]
+    assert m["citation_validity"] == 1.0
+    assert off_topic["abstained"] / off_topic["n"] >= 0.97
+    assert m["recall@5"] >= 0.45
 
 
 def test_citation_check_catches_invented_text_and_dangling_markers(assistant):
