@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from .answer import Assistant, cite
 from .chunking import pieces
 from .compose import PIECE_MARGIN
+from .gate import COVERAGE_THRESHOLD
 from .questions import BadQuestion
 
 POINTS_PER_PASSAGE = 3
@@ -115,7 +116,12 @@ def build_briefing(assistant: Assistant, topic: str, sources: list[str] | None =
     topic = turn.query.question
     refusal = "Các văn bản hiện có không đề cập đến chủ đề này, nên không soạn được tài liệu."
     passages = turn.found.passages
-    if turn.decision.reason or not passages:
+    decision = turn.decision
+    # A topic is a term, not a question ("liên kết chuỗi giá trị"): the gate, fit on
+    # questions, can find it too short to tell; then the documents must contain the
+    # topic's own distinctive words (the coverage rule the gate replaced for questions).
+    lexical = decision.reason == "coverage" and decision.best_coverage >= COVERAGE_THRESHOLD
+    if (decision.reason and not lexical) or not passages:
         return Briefing(topic=topic, covered=False, message=refusal)
     top = passages[0].best
     briefing = Briefing(topic=topic, covered=True)

@@ -54,6 +54,12 @@ def test_uncovered_topic_gets_no_briefing(assistant):
     assert not b.covered and "không đề cập" in b.markdown() and not b.sources
 
 
+def test_a_topic_given_as_a_term_is_covered(assistant):
+    """A trainer's topic is a term, not a question: the plans' own phrase gets a briefing."""
+    b = build_briefing(assistant, "liên kết chuỗi giá trị")
+    assert b.covered and any("chuỗi giá trị" in p.text for themes in b.outline.values() for ps in themes.values() for p in ps)
+
+
 def test_cli_writes_docx(corpus_index, tmp_path):
     settings, _, _ = corpus_index
     env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_MODEL_CACHE": str(MODEL_CACHE)}
