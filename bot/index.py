@@ -415,16 +415,13 @@ def _write_pieces(version: Path, rows: list[dict], embeddings, settings: Setting
     if path.exists():
         with np.load(path) as data:
             old = dict(zip(data["key"].tolist(), data["vector"]))
-    keys, texts, owner, offsets, lengths, items = [], [], [], [], [], []
+    keys, texts, owner = [], [], []
     for row, chunk in enumerate(rows):
         for piece in pieces(chunk):
             text = piece_context(chunk, piece)
             keys.append(hashlib.sha1(text.encode("utf-8")).hexdigest().encode())
             texts.append(text)
             owner.append(row)
-            offsets.append(piece.offset)
-            lengths.append(len(piece.text))
-            items.append(piece.item)
     missing = [i for i, k in enumerate(keys) if k not in old]
     if missing and embeddings is None:
         from .embeddings import load_embeddings
@@ -441,9 +438,7 @@ def _write_pieces(version: Path, rows: list[dict], embeddings, settings: Setting
         vectors[i] = fresh[k] if k in fresh else old[k]
     tmp = version / "pieces.tmp.npz"
     with tmp.open("wb") as f:
-        np.savez(f, key=np.array(keys, dtype="S40"), vector=vectors, row=np.array(owner, dtype=np.int32),
-                 offset=np.array(offsets, dtype=np.int32), length=np.array(lengths, dtype=np.int32),
-                 item=np.array(items, dtype=bool))
+        np.savez(f, key=np.array(keys, dtype="S40"), vector=vectors, row=np.array(owner, dtype=np.int32))
     tmp.replace(path)
     return len(missing)
 
@@ -469,9 +464,6 @@ class PieceVectors:
     the pieces of chunk ``row``, in the order :func:`bot.chunking.pieces` gives them."""
 
     vectors: object  # float32 array (pieces × dim)
-    offset: object
-    length: object
-    item: object
     starts: object  # int array, one more entry than there are chunks
 
     @classmethod
@@ -479,12 +471,11 @@ class PieceVectors:
         import numpy as np
 
         if not path.exists():  # a version built before pieces existed: no evidence, no crash
-            empty = np.zeros(0, dtype=np.int32)
-            return cls(np.zeros((0, 1), dtype=np.float32), empty, empty, empty.astype(bool), np.zeros(chunks + 1, dtype=np.int64))
+            return cls(np.zeros((0, 1), dtype=np.float32), np.zeros(chunks + 1, dtype=np.int64))
         with np.load(path) as data:
             rows = data["row"]
             starts = np.searchsorted(rows, np.arange(chunks + 1), side="left")
-            return cls(data["vector"].astype(np.float32), data["offset"], data["length"], data["item"], starts)
+            return cls(data["vector"].astype(np.float32), starts)
 
     def of(self, row: int) -> slice:
         return slice(int(self.starts[row]), int(self.starts[row + 1]))
