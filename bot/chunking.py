@@ -267,8 +267,9 @@ def chunk_document(document: SourceDocument, max_chars: int = 1400) -> list[Chun
 # A chunk's sentences and list items: the units an answer quotes, and the units the
 # reranker scores against the question (their vectors are computed at index time).
 
-_ITEM = re.compile(r"^(?:[-+*•]\s*|[a-zđ]\)\s|\d+(?:\.\d+)*\.\s?)")
-_BULLET = re.compile(r"^[-+*•]\s")
+# A list item ("- ", "a) ", "3.", "2.1.") and a bullet; the composer reads the same shapes.
+ITEM = re.compile(r"^(?:[-+*•]\s*|[a-zđ]\)\s|\d+(?:\.\d+)*\.\s?)")
+BULLET = re.compile(r"^[-+*•]\s")
 
 
 class Piece(NamedTuple):
@@ -298,13 +299,13 @@ def pieces(chunk: dict) -> list[Piece]:
             i += 1
             continue
         bullets = 0
-        while i + 1 + bullets < len(lines) and _BULLET.match(lines[i + 1 + bullets]):
+        while i + 1 + bullets < len(lines) and BULLET.match(lines[i + 1 + bullets]):
             bullets += 1
-        if _ITEM.match(line) and not _BULLET.match(line) and len(line) <= 120 and bullets:
+        if ITEM.match(line) and not BULLET.match(line) and len(line) <= 120 and bullets:
             out.append(Piece(here, "\n".join(lines[i:i + 1 + bullets]), True))
             i += 1 + bullets
             continue
-        if _ITEM.match(line) and len(line) < 900:
+        if ITEM.match(line) and len(line) < 900:
             out.append(Piece(here, line, True))
         else:
             pos, pending = 0, None

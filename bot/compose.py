@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .chunking import Piece, pieces
+from .chunking import BULLET, ITEM, Piece, pieces
 from .corpus import Corpus
 from .gate import Decision
 from .phapdien import CODE_HEADING
@@ -34,8 +34,6 @@ PIECES_MAX = 4
 STEPS_MAX = 8
 _QUESTION_WORDS = {"la", "gi", "nao", "bao", "nhieu", "the", "nhu", "sao", "co", "khong", "duoc", "ai", "o",
                    "dau", "khi", "hay", "cho", "biet", "toi", "can", "phai", "lam", "hoi", "ban", "thi", "con"}
-_ITEM = re.compile(r"^(?:[-+*•]\s*|[a-zđ]\)\s|\d+(?:\.\d+)*\.\s?)")
-_BULLET = re.compile(r"^[-+*•]\s")
 _MARKER = re.compile(r"\s?\[(\d+)\]")
 
 NOT_COVERED = "Các văn bản hiện có không đề cập đến nội dung này, nên tôi không trả lời để tránh đưa thông tin không có căn cứ."
@@ -255,7 +253,7 @@ def _reference(r: Resolved, corpus: Corpus, answer: Answer) -> None:
         if i == 0 and r.start == r.unit["start"] and (CODE_HEADING.match(line) or line.startswith("Điều ")):
             continue  # the article heading: named in the lead-in
         if line.strip():
-            lines.append(("" if _BULLET.match(line) else "- ") + cite(line, 1))
+            lines.append(("" if BULLET.match(line) else "- ") + cite(line, 1))
             quotes.append(line)
     answer.answer = "\n".join(lines)
     answer.citations.append(Citation(
@@ -432,10 +430,10 @@ def _render(picks: list[tuple[int, list[Piece]]], corpus: Corpus, answer: Answer
             lines.append(f"{step}Theo {legal} [{n}]:")
         else:
             where = f", mục {' › '.join(chunk['section'].split(' › ')[-2:])}" if chunk["section"] else ""
-            lines.append(f"{step}Theo {corpus.name(chunk['source']) if doc else chunk['title']}{where} [{n}]:")
+            lines.append(f"{step}Theo {corpus.name(chunk['source'], chunk['title'])}{where} [{n}]:")
         for piece in selected:
             for line in piece.text.split("\n"):
-                bullet = "" if _BULLET.match(line) else "- "
+                bullet = "" if BULLET.match(line) else "- "
                 lines.append(bullet + cite(line, n))
         answer.citations.append(Citation(
             id=n, source=chunk["source"], title=chunk["title"], section=chunk["section"],
@@ -469,12 +467,12 @@ def _duties(duties: list, corpus: Corpus, answer: Answer) -> None:
     lines = []
     for n, ((source, section), items) in enumerate(groups.items(), start=1):
         start, end = min(d.start for d in items), max(d.end for d in items)
-        name = corpus.name(source) if source in corpus.documents else items[0].title
+        name = corpus.name(source, items[0].title)
         where = f", mục {' › '.join(section.split(' › ')[-2:])}" if section else ""
         lines.append(f"Theo {name}{where} [{n}]:")
         for d in items:
             for line in d.task.split("\n"):
-                lines.append(("" if _BULLET.match(line) else "- ") + cite(line, n))
+                lines.append(("" if BULLET.match(line) else "- ") + cite(line, n))
         answer.citations.append(Citation(
             id=n, source=source, title=items[0].title, section=section, text=corpus.records[source]["text"][start:end],
             start=start, end=end, quotes=[d.task for d in items],
@@ -489,7 +487,7 @@ def _signer(source: str, corpus: Corpus, answer: Answer) -> None:
     signature: list[Piece] = []
     offset = 0
     for line in corpus.chunks[row]["text"].split("\n"):
-        if not _ITEM.match(line) and not line.startswith("Nơi nhận") and offset > 0:
+        if not ITEM.match(line) and not line.startswith("Nơi nhận") and offset > 0:
             signature.append(Piece(offset, line, False))
         elif signature:
             signature = []

@@ -51,10 +51,11 @@ class Corpus:
             normative_loaded=any(d.get("metadata", {}).get("kind", "").lower() in _NORMATIVE_KINDS for d in documents.values()),
         )
 
-    def name(self, source: str) -> str:
-        """A document's short name ("Nghị định 92/2024/NĐ-CP"), else its title."""
+    def name(self, source: str, fallback: str | None = None) -> str:
+        """A document's short name ("Nghị định 92/2024/NĐ-CP"), else its title, else
+        ``fallback`` (the chunk's own title) or the source id."""
         doc = self.documents.get(source, {})
-        return doc.get("metadata", {}).get("short_title") or doc.get("title", source)
+        return doc.get("metadata", {}).get("short_title") or doc.get("title") or fallback or source
 
     def coverage(self, terms: list[str], row: int) -> float:
         """IDF-weighted share of the question's distinctive terms found in the passage
@@ -69,7 +70,7 @@ class Corpus:
         """The article facts a citation carries: number, Pháp điển code, effective date, status."""
         extra = {k: chunk[k] for k in _EXTRA_KEYS if chunk.get(k)}
         if extra:
-            extra["instrument"] = self.name(chunk["source"]) if chunk["source"] in self.documents else chunk["title"]
+            extra["instrument"] = self.name(chunk["source"], chunk["title"])
         return extra
 
     def same_article(self, row: int) -> list[int]:
