@@ -41,6 +41,23 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Move a document to documents/.removed/ and re-index; the index switches in one step."""
+    from .admin import remove_document
+    from .index import build_index
+
+    settings = _settings(args)
+    try:
+        kept = remove_document(settings, args.file)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 2
+    print(f"Đã gỡ {args.file}; bản lưu: {kept}")
+    for line in build_index(settings).lines():
+        print(line)
+    return 0
+
+
 def expand_sources(sources: list[str] | None, known) -> list[str] | None:
     """``--source`` values: an instrument ("12.4_hop-tac-xa.md#92-2024-nd-cp") or a file,
     which stands for every instrument read from it."""
@@ -275,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="in dạng JSON")
     _folders(p)
     p.set_defaults(func=cmd_documents)
+
+    p = sub.add_parser("remove", help="gỡ một tài liệu (chuyển vào documents/.removed/) và cập nhật chỉ mục")
+    p.add_argument("file", help="tên tệp trong thư mục tài liệu, ví dụ: ke-hoach-x.md")
+    _folders(p)
+    p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("ask", help="hỏi một câu (hoặc nhiều câu JSON Lines từ stdin với --json)")
     p.add_argument("question", nargs="?", help="câu hỏi; bỏ trống cùng --json để đọc JSON Lines từ stdin")

@@ -135,8 +135,10 @@ def refused(question: object, exc: BadQuestion) -> Answer:
 def cite(text: str, n: int) -> str:
     """A quoted line with its [n] at the end: one marker per clause, item or sentence run
     quoted together, not one after every sentence (eleven markers in one answer read as
-    noise; the line is one quote from one passage)."""
-    return f"{text.strip()} [{n}]"
+    noise; the line is one quote from one passage). A bracketed number inside the quote
+    (a document's footnote, or a forged marker in an uploaded file) is dropped: every [n]
+    in an answer is one the assistant put there and resolves to a returned source."""
+    return f"{strip_markers(text).strip()} [{n}]"
 
 
 def strip_markers(text: str) -> str:
@@ -247,7 +249,7 @@ def _reference(r: Resolved, corpus: Corpus, answer: Answer) -> None:
     lead = legal_name(pseudo, corpus.documents.get(r.source, {}), clause or "", point or "")
     if not r.found_clause:
         lead += f" — không có {r.reference.words().rsplit(' Điều', 1)[0]} riêng, trích toàn văn"
-    lines = [f"Theo {lead} [1]:"]
+    lines = [f"Theo {strip_markers(lead)} [1]:"]
     quotes = []
     for i, line in enumerate(text.split("\n")):
         if i == 0 and r.start == r.unit["start"] and (CODE_HEADING.match(line) or line.startswith("Điều ")):
@@ -394,7 +396,7 @@ def _clause_outline(row: int, corpus: Corpus, answer: Answer) -> bool:
     first, last = corpus.chunks[rows[0]], corpus.chunks[rows[-1]]
     article_label = first["section"].split(" › ")[0]
     lead = legal_name({**first, "section": article_label}, corpus.documents.get(first["source"], {}))
-    answer.answer = "\n".join([f"Theo {lead} [1]:"] + [f"- {cite(h, 1)}" for h in heads])
+    answer.answer = "\n".join([f"Theo {strip_markers(lead)} [1]:"] + [f"- {cite(h, 1)}" for h in heads])
     text = corpus.records[first["source"]]["text"][first["start"]:last["end"]]
     answer.citations.append(Citation(id=1, source=first["source"], title=first["title"], section=article_label, text=text,
                                      start=first["start"], end=last["end"], quotes=heads, extra=corpus.extra(first)))
@@ -427,10 +429,10 @@ def _render(picks: list[tuple[int, list[Piece]]], corpus: Corpus, answer: Answer
             and not re.search(r" › \d+\.", chunk.get("section", "")) else ""
         legal = legal_name(chunk, doc, clause=own or "")
         if legal:
-            lines.append(f"{step}Theo {legal} [{n}]:")
+            lines.append(f"{step}Theo {strip_markers(legal)} [{n}]:")
         else:
             where = f", mục {' › '.join(chunk['section'].split(' › ')[-2:])}" if chunk["section"] else ""
-            lines.append(f"{step}Theo {corpus.name(chunk['source'], chunk['title'])}{where} [{n}]:")
+            lines.append(f"{step}Theo {strip_markers(corpus.name(chunk['source'], chunk['title']) + where)} [{n}]:")
         for piece in selected:
             for line in piece.text.split("\n"):
                 bullet = "" if BULLET.match(line) else "- "
@@ -469,7 +471,7 @@ def _duties(duties: list, corpus: Corpus, answer: Answer) -> None:
         start, end = min(d.start for d in items), max(d.end for d in items)
         name = corpus.name(source, items[0].title)
         where = f", mục {' › '.join(section.split(' › ')[-2:])}" if section else ""
-        lines.append(f"Theo {name}{where} [{n}]:")
+        lines.append(f"Theo {strip_markers(name + where)} [{n}]:")
         for d in items:
             for line in d.task.split("\n"):
                 lines.append(("" if BULLET.match(line) else "- ") + cite(line, n))

@@ -26,6 +26,14 @@ def _path(name: str, default: Path) -> Path:
     return Path(_env(name, str(default))).expanduser().resolve()
 
 
+def _admin_password() -> str:
+    """From the environment or a file (a secret mounted by the deployment), never the repo."""
+    file = os.environ.get("BOT_ADMIN_PASSWORD_FILE", "").strip()
+    if file:
+        return Path(file).expanduser().read_text(encoding="utf-8").strip()
+    return os.environ.get("BOT_ADMIN_PASSWORD", "")
+
+
 def quiet_libraries() -> None:
     """Switch off every phone-home before a library is imported (non-negotiable: offline)."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -70,6 +78,21 @@ class Settings:
     allow_upload: bool = field(default_factory=lambda: _env("BOT_ALLOW_UPLOAD", "1").lower() not in ("0", "false", "no"))
     feedback_log: Path = field(default_factory=lambda: _path("BOT_FEEDBACK_LOG", ROOT / "feedback" / "feedback.jsonl"))
     concurrency: int = field(default_factory=lambda: int(_env("BOT_CONCURRENCY", "2")))
+    # Questions allowed to wait for one of the ``concurrency`` slots; beyond, "busy" at once.
+    max_waiting: int = field(default_factory=lambda: int(_env("BOT_MAX_WAITING", "64")))
+    # Questions (and feedback clicks) per client address per minute; 0 = no limit.
+    rate_limit: int = field(default_factory=lambda: int(_env("BOT_RATE_LIMIT", "20")))
+    # Any request body but an admin upload: the page sends the whole chat with each question.
+    max_request_kb: int = field(default_factory=lambda: int(_env("BOT_MAX_REQUEST_KB", "2048")))
+    # A DOCX is a ZIP: its expanded size is bounded too (a 249 KB file can hold 55 MB of XML).
+    max_unzipped_mb: float = field(default_factory=lambda: float(_env("BOT_MAX_UNZIPPED_MB", "40")))
+    feedback_max_mb: float = field(default_factory=lambda: float(_env("BOT_FEEDBACK_MAX_MB", "20")))
+    # Document management (upload, remove, re-index, feedback log) at /quan-tri, behind a login
+    # when a password is set: BOT_ADMIN_PASSWORD, or BOT_ADMIN_PASSWORD_FILE naming a file.
+    admin_user: str = field(default_factory=lambda: _env("BOT_ADMIN_USER", "quantri"))
+    admin_password: str = field(default_factory=lambda: _admin_password())
+    # Reverse proxies whose X-Forwarded-For is believed (the rate limit keys on the client).
+    trusted_proxies: str = field(default_factory=lambda: _env("BOT_TRUSTED_PROXIES", "127.0.0.1"))
 
     def with_(self, **changes: object) -> "Settings":
         """A copy with some fields changed (CLI flags override the environment)."""

@@ -22,6 +22,7 @@ import yaml
 from .vietnamese import nfc
 
 SUPPORTED = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"}
+DEFAULT_MAX_UNZIPPED = 40_000_000  # bytes a DOCX may expand to (BOT_MAX_UNZIPPED_MB)
 CATALOG_FILE = "catalog.yaml"
 META_FIELDS = ("title", "short_title", "issuer", "number", "date", "place", "kind", "signer")
 
@@ -224,6 +225,21 @@ def _read_pdf(path: Path) -> list[tuple[str, int | None]]:
     return lines
 
 
+def check_unzipped(path: Path, max_bytes: int) -> None:
+    """Refuse a ZIP-based file (DOCX) whose members expand past ``max_bytes``, before any
+    parser inflates them: the compressed size says nothing (a 249 KB DOCX held 55 MB of
+    XML and took 578 MB of memory to parse)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UnreadableError(f"DOCX hỏng hoặc không đọc được ({exc.__class__.__name__})") from exc
+    if total > max_bytes:
+        raise UnreadableError(f"nội dung giải nén quá lớn ({total / 1e6:.0f} MB > {max_bytes / 1e6:.0f} MB)")
+
+
 def _read_docx(path: Path) -> list[tuple[str, int | None]]:
     import docx
     from docx.table import Table
@@ -326,10 +342,12 @@ def _phapdien_documents(lines: list[str], source: str) -> list[SourceDocument]:
 
 
 def load_file(path: Path, source: str, catalog: dict[str, dict[str, str]] | None = None,
-              max_bytes: int | None = None) -> list[SourceDocument]:
+              max_bytes: int | None = None, max_unzipped: int = DEFAULT_MAX_UNZIPPED) -> list[SourceDocument]:
     """Read one file into its documents: one for an ordinary file, one per source
     instrument for a Pháp điển topic. Raises :class:`UnreadableError` with a reason."""
     suffix = path.suffix.lower()
+    if suffix == ".docx":
+        check_unzipped(path, max_unzipped)
     if suffix in _TEXT_SUFFIXES:
         raw = _read_bounded(path, max_bytes)
         lines = [nfc(line) for line, _ in _text_lines(raw)]
@@ -382,8 +400,10 @@ def load_document(path: Path, source: str, meta: dict[str, str] | None = None, m
     )
 
 
-def load_documents(folder: Path, max_file_mb: float = 20) -> tuple[list[SourceDocument], list[Skipped]]:
-    """Every readable document under ``folder`` plus the list of skipped files with reasons."""
+def load_documents(folder: Path, max_file_mb: float = 20,
+                   max_unzipped_mb: float = DEFAULT_MAX_UNZIPPED / 1e6) -> tuple[list[SourceDocument], list[Skipped]]:
+    """Every readable document under ``folder`` plus the list of skipped files with reasons.
+    Hidden files and folders are not documents: removed files wait in ``.removed/``."""
     catalog = load_catalog(folder)
     documents: list[SourceDocument] = []
     skipped: list[Skipped] = []
@@ -391,10 +411,11 @@ def load_documents(folder: Path, max_file_mb: float = 20) -> tuple[list[SourceDo
         return documents, [Skipped(str(folder), "thư mục tài liệu không tồn tại")]
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         source = path.relative_to(folder).as_posix()
-        if path.name == CATALOG_FILE or path.name.startswith(".") or path.name.lower() == "readme.md":
+        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+        if hidden or path.name == CATALOG_FILE or path.name.lower() == "readme.md":
             continue
         try:
-            documents.extend(load_file(path, source, catalog, int(max_file_mb * 1_000_000)))
+            documents.extend(load_file(path, source, catalog, int(max_file_mb * 1_000_000), int(max_unzipped_mb * 1e6)))
         except UnreadableError as exc:
             skipped.append(Skipped(source, str(exc)))
         except OSError as exc:

@@ -86,7 +86,7 @@ def citation_problems(answer: Answer, documents: dict[str, dict]) -> list[str]:
             body = strip_markers(line)
             body = re.sub(r"^- ", "", body).strip()
             for sentence in filter(None, (s.strip() for s in re.split(r"(?<=[.!?…;])\s+", body))):
-                if not any(sentence in p for p in passages):
+                if not any(sentence in p or sentence in strip_markers(p) for p in passages):
                     problems.append(f"câu không có trong nguồn trích: {sentence[:80]}")
         if not re.search(r"\[\d+\]", answer.answer):
             problems.append("câu trả lời không có trích dẫn")

@@ -294,7 +294,7 @@ def build_index(
         if old_manifest and old_manifest.get("fingerprint", {}).get("embedding_model") != settings.embedding_model:
             previous, old_manifest, same_pipeline = None, {}, False  # other vectors: start afresh
 
-        documents, skipped = load_documents(settings.documents_dir, settings.max_file_mb)
+        documents, skipped = load_documents(settings.documents_dir, settings.max_file_mb, settings.max_unzipped_mb)
         old_docs: dict[str, dict] = old_manifest.get("documents", {})
         # a document is redone when its bytes, or what is read about it (title, letterhead,
         # catalog entry), changed: the title is part of every chunk's embedded text

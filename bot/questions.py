@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from .vietnamese import canonical, fold, has_diacritics, lexical_tokens, nfc
 
 MAX_QUESTION_CHARS = 2000
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+# Control and zero-width characters, and lone surrogates (not encodable as UTF-8: they
+# used to surface as a TypeError when the question was sent back to the page).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff\ud800-\udfff]")
 
 # Provinces and centrally-run cities (the 63 units the documents of 2020–2023 speak of)
 # and a few cities, so that a question about a place the corpus does not cover is

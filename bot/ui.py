@@ -10,17 +10,20 @@ highlighted) and in the sources panel. Refusals look different from answers.
 
 import html
 import json
+import logging
+import os
 import re
 import shutil
+import tempfile
 import threading
 import time
-import unicodedata
 from pathlib import Path
 
 from .answer import Answer, Assistant, legal_facts
 from .config import Settings, quiet_libraries
-from .documents import SUPPORTED
-from .index import build_index, ensure_index, open_index
+from .guard import BUSY, FAILED, Admission, RateLimit, clean_text, csv_cell, too_fast
+
+log = logging.getLogger("bot")
 
 EXAMPLES = {
     "Người dân": [
@@ -113,8 +116,10 @@ def _lines_html(text: str, tooltips: dict[int, str]) -> str:
     """Answer text → HTML: lead-ins as paragraphs, items as a list, [n] with a hover title."""
 
     def refs(escaped: str) -> str:
+        # only markers of this answer's citations become chips; any other stays plain text
         return re.sub(r"&#91;(\d+)&#93;", lambda m: (
-            f'<span class="tl-ref" title="{tooltips.get(int(m.group(1)), "")}">[{m.group(1)}]</span>'), escaped)
+            f'<span class="tl-ref" title="{tooltips[int(m.group(1))]}">[{m.group(1)}]</span>'
+            if int(m.group(1)) in tooltips else m.group(0)), escaped)
 
     out, items, rows = [], [], []
 
@@ -163,38 +168,108 @@ def render_partial(text: str) -> str:
     return f"<div>{_lines_html(text, {})}</div>"
 
 
-def safe_filename(name: str) -> str:
-    """A file name that cannot escape the documents folder or hide itself."""
-    base = Path(unicodedata.normalize("NFC", name.replace("\\", "/"))).name
-    stem, suffix = Path(base).stem, Path(base).suffix.lower()
-    stem = re.sub(r"[^\w.\- ]+", "-", stem).strip(" .-_")[:100] or "tai-lieu"
-    stem = re.sub(r"[-\s]+", "-", stem)
-    return f"{stem}{suffix}"
+MAX_HISTORY = 24  # messages kept in the chat (12 turns): the page sends them all back with every question
+CONTEXT_TURNS = 3  # earlier questions read to resolve a follow-up
+# Gradio's copies of exported files (CSV, briefings) are deleted an hour after they were made.
+CACHE_PURGE = (600, 3600)
+EMPTY_PANEL = '<p class="tl-meta">Nguồn của câu trả lời sẽ hiện ở đây.</p>'
+
+
+def _notice(text: str) -> str:
+    return f'<div class="tl-abstain">⚠️ {esc(text)}</div>'
+
+
+def _append(history: list[dict], turns: list[dict], *messages: dict) -> tuple[list[dict], list[dict]]:
+    """The chat with ``messages`` added, cut to its last :data:`MAX_HISTORY` messages; the
+    answers' feedback records (``turns``) follow the messages they point at."""
+    combined = history + list(messages)
+    drop = max(0, len(combined) - MAX_HISTORY)
+    return combined[drop:], [{**t, "index": t["index"] - drop} for t in turns if t["index"] >= drop]
+
+
+def _history(value: object) -> list[dict]:
+    """The chat as the page (or an API client) sent it, kept to well-formed messages and
+    the last :data:`MAX_HISTORY`."""
+    if not isinstance(value, list):
+        return []
+    out = [m for m in value[-MAX_HISTORY:] if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
+    return [{"role": m["role"], "content": m.get("content") if isinstance(m.get("content"), (str, list, dict)) else ""}
+            for m in out]
 
 
 class ChatService:
-    """Holds the assistant (swapped after re-indexing) and does what the page asks."""
+    """Holds the assistant (swapped after re-indexing) and does what the page asks.
+
+    Every entry point takes the client's key (its address) for the rate limit, cleans
+    its text inputs, and turns any failure into a plain Vietnamese message; the details
+    go to the server log only.
+    """
 
     def __init__(self, settings: Settings, assistant: Assistant):
         self.settings = settings
         self.assistant = assistant
-        self.lock = threading.Lock()
+        self.admission = Admission(settings.concurrency, settings.max_waiting)
+        self.limit = RateLimit(settings.rate_limit)
+        self._feedback_lock = threading.Lock()
+        self.exports = Path(tempfile.gettempdir()) / f"tro-ly-kttt-{os.getuid()}-{os.getpid()}"
+
+    def publish(self, handle) -> None:
+        """A new index version was built: answer from it from the next question on."""
+        self.assistant = Assistant(self.settings, handle, self.assistant.embeddings)
 
     # ---------------------------------------------------------------- chat --
 
-    def respond(self, message: str, history: list[dict], sources: list[str] | None, turns: list[dict]):
-        """Stream one answer into the chat. Yields (history, sources panel, textbox, turns)."""
-        history = list(history or [])
-        message = message or ""
+    async def respond(self, message: object, history: object, sources: object, turns: list[dict], client: str):
+        """Stream one answer into the chat. Yields (history, sources panel, textbox, turns).
+
+        ``history`` is the session's own record, kept on the server: what the page shows
+        is output only, so a client cannot forge earlier turns or grow them without bound.
+
+        A question that cannot be taken now (busy, too fast) is answered with a notice and
+        left in the textbox, so nothing typed is lost.
+        """
+        history = _history(history)
+        question = clean_text(message)
+        shown = question if isinstance(question, str) else "…"
+        if isinstance(question, str) and not question.strip():
+            yield history, gr_skip(), "", turns
+            return
+        wait = self.limit.wait_for(client)
+        if wait or not self.admission.try_enter():
+            history, turns = _append(history, turns, {"role": "user", "content": esc(shown[:300])},
+                                     {"role": "assistant", "content": _notice(too_fast(wait) if wait else BUSY)})
+            yield history, gr_skip(), question or "", turns
+            return
+        async with await self.admission.run():
+            try:
+                async for update in self._answer(question, history, sources, turns):
+                    yield update
+            except Exception:
+                log.exception("chat failed")
+                history, turns = _append(history, turns, {"role": "user", "content": esc(shown[:300])},
+                                         {"role": "assistant", "content": _notice(FAILED)})
+                yield history, gr_skip(), question or "", turns
+
+    async def _answer(self, question, history: list[dict], sources: object, turns: list[dict]):
+        import anyio
+
         assistant = self.assistant
-        raw_history = [{"role": m["role"], "content": html.unescape(_plain(m["content"]))}
-                       for m in history if m.get("role") == "user"]
-        shown_question = message if len(message) <= 300 else message[:300] + "…"
-        history.append({"role": "user", "content": esc(shown_question) or "…"})
-        history.append({"role": "assistant", "content": ""})
-        turn = len(turns)
+        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+            sources = None
+        context = [{"role": "user", "content": clean_text(html.unescape(_plain(m["content"])), UI_MAX_QUESTION) or ""}
+                   for m in history if m["role"] == "user"][-CONTEXT_TURNS:]
+        shown = question if isinstance(question, str) else ""
+        shown = shown if len(shown) <= 300 else shown[:300] + "…"
+        history, turns = _append(history, turns, {"role": "user", "content": esc(shown) or "…"},
+                                 {"role": "assistant", "content": ""})
+        turn = turns[-1]["turn"] + 1 if turns else 0  # numbers the source blocks' element ids
+        steps = assistant.stream(question, context, sources or None)
         final: Answer | None = None
-        for text, done in assistant.stream(message, raw_history, sources or None):
+        while True:
+            step = await anyio.to_thread.run_sync(next, steps, None)
+            if step is None:
+                break
+            text, done = step
             if done is None:
                 history[-1]["content"] = render_partial(text)
                 yield history, "", "", turns
@@ -202,28 +277,53 @@ class ChatService:
                 final = done
         assert final is not None
         history[-1]["content"] = render_answer(final, assistant, turn)
-        turns = list(turns) + [{"index": len(history) - 1, "answer": final.to_json()}]
+        turns = list(turns) + [{"index": len(history) - 1, "turn": turn, "answer": final.to_json()}]
         panel = render_sources(final, assistant, turn, open_=True) if final.citations else (
             '<p class="tl-meta">Không có nguồn: câu hỏi này không được trả lời từ văn bản.</p>')
         yield history, panel, "", turns
 
     # ------------------------------------------------------------ feedback --
 
-    def feedback(self, liked: bool | None, index: int, comment: str, turns: list[dict]) -> str:
+    def feedback(self, liked: object, index: object, comment: object, turns: list[dict], client: str) -> str:
+        """One validated line in the feedback log: a like/dislike (or its removal) of an
+        answer this session was given, and an optional comment of at most 2,000 characters."""
+        if liked not in (True, False, None) or isinstance(index, bool) or not isinstance(index, int):
+            return "Đánh giá không hợp lệ."
+        comment = clean_text(comment, 2000)
+        if comment is None:
+            return "Góp ý phải là văn bản."
         turn = next((t for t in turns if t["index"] == index), None)
         if turn is None:
             return "Chỉ đánh giá được câu trả lời của trợ lý."
+        wait = self.limit.wait_for("feedback:" + client)
+        if wait:
+            return too_fast(wait)
         entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "liked": liked, "comment": (comment or "").strip()[:2000],
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "liked": liked, "comment": comment.strip(),
             "question": turn["answer"]["question"], "answer": turn["answer"]["answer"],
             "abstained": turn["answer"]["abstained"],
             "sources": [{k: c[k] for k in ("id", "source", "section")} for c in turn["answer"]["citations"]],
         }
+        self._append_feedback(json.dumps(entry, ensure_ascii=False) + "\n")
+        return "Cảm ơn góp ý của bạn — đã ghi lại." if liked is not None else "Đã bỏ đánh giá."
+
+    def _append_feedback(self, line: str) -> None:
+        """One write of one whole line, under a thread lock and an exclusive file lock, so
+        concurrent sessions (and processes) never interleave; a full log is renamed with a
+        timestamp and a new one started (nothing is deleted)."""
+        import fcntl
+
         path = self.settings.feedback_log
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self.lock, path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        return "Cảm ơn góp ý của bạn — đã ghi lại." if liked is not None else "Đã bỏ đánh giá."
+        with self._feedback_lock:
+            if path.exists() and path.stat().st_size > self.settings.feedback_max_mb * 1_000_000:
+                path.rename(path.with_name(f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"))
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                os.write(fd, line.encode("utf-8"))
+            finally:
+                os.close(fd)
 
     # -------------------------------------------------------------- duties --
 
@@ -232,42 +332,65 @@ class ChatService:
     def agency_choices(self) -> list[str]:
         return [f"{name} — {place}" for name, place, _ in self.assistant.directory.agencies()]
 
-    def duties(self, query: str | None, sources: list[str] | None) -> tuple[str, list[list], str | None]:
+    def _export_file(self, prefix: str, suffix: str) -> Path:
+        """A fresh file in this process's export folder; exports older than an hour are
+        purged first (Gradio serves its own copy, so ours is only needed briefly)."""
+        self.exports.mkdir(parents=True, exist_ok=True)
+        cutoff = time.time() - 3600
+        for old in self.exports.iterdir():
+            try:
+                if old.stat().st_mtime < cutoff:
+                    shutil.rmtree(old) if old.is_dir() else old.unlink()
+            except OSError:
+                pass
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.exports)) / f"{prefix.rstrip('-')}{suffix}"
+
+    def duties(self, query: object, sources: object, client: str = "") -> tuple[str, list[list], str | None]:
         """Status line, table rows and a CSV file for the agency asked about."""
         import csv
-        import tempfile
 
-        query = (query or "").replace(" — ", " ").strip()
+        query = clean_text(query, 300)
+        if query is None:
+            return "Tên cơ quan phải là văn bản.", [], None
+        query = query.replace(" — ", " ").strip()
         if not query:
             return "Chọn hoặc gõ tên cơ quan.", [], None
+        wait = self.limit.wait_for(client) if client else 0
+        if wait:
+            return too_fast(wait), [], None
+        sources = sources if isinstance(sources, list) and all(isinstance(s, str) for s in sources) else None
         matches, duties = self.assistant.directory.find(query, sources or None)
         if not duties:
             return f"Các văn bản hiện có không giao nhiệm vụ nào cho «{esc(query)}».", [], None
         rows = [[d.agency, d.place, d.role, d.task, d.deadline or "", d.title, d.section] for d in duties]
-        handle = tempfile.NamedTemporaryFile("w", suffix=".csv", prefix="nhiem-vu-", delete=False,
-                                             encoding="utf-8-sig", newline="")
-        with handle:
+        path = self._export_file("nhiem-vu-", ".csv")
+        with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(self.DUTY_HEADERS + ["Tệp"])
             for d, row in zip(duties, rows):
-                writer.writerow(row + [d.source])
+                writer.writerow([csv_cell(v) for v in row + [d.source]])
         docs = len({d.source for d in duties})
-        return f"{len(duties)} nhiệm vụ trong {docs} văn bản.", rows, handle.name
+        return f"{len(duties)} nhiệm vụ trong {docs} văn bản.", rows, str(path)
 
     # ------------------------------------------------------------ briefing --
 
-    def brief(self, topic: str, sources: list[str] | None) -> tuple[str, str | None, str | None]:
+    def brief(self, topic: object, sources: object, client: str = "") -> tuple[str, str | None, str | None]:
         """Markdown preview (escaped) and the .md / .docx files of a briefing."""
-        import tempfile
-
         from .briefing import build_briefing
 
-        briefing = build_briefing(self.assistant, topic or "", sources or None)
+        topic = clean_text(topic, UI_MAX_QUESTION)
+        if topic is None:
+            return _notice("Chủ đề phải là văn bản."), None, None
+        wait = self.limit.wait_for(client) if client else 0
+        if wait:
+            return _notice(too_fast(wait)), None, None
+        sources = sources if isinstance(sources, list) and all(isinstance(s, str) for s in sources) else None
+        briefing = build_briefing(self.assistant, topic, sources or None)
         text = briefing.markdown()
         if not briefing.covered:
-            return f'<div class="tl-abstain">⚠️ {esc(briefing.message)}</div>', None, None
-        folder = Path(tempfile.mkdtemp(prefix="tai-lieu-"))
-        md, docx_path = folder / "tai-lieu-tap-huan.md", folder / "tai-lieu-tap-huan.docx"
+            return _notice(briefing.message), None, None
+        md = self._export_file("tai-lieu-tap-huan-", ".md")
+        docx_path = md.with_suffix(".docx")
         md.write_text(text, encoding="utf-8")
         docx_path.write_bytes(briefing.docx())
         return _briefing_html(text), str(md), str(docx_path)
@@ -285,50 +408,11 @@ class ChatService:
     def choices(self) -> list[tuple[str, str]]:
         return [(d.get("metadata", {}).get("short_title") or d["title"], s) for s, d in self.assistant.documents.items()]
 
-    def upload(self, files: list[str] | None, progress) -> str:
-        """Copy allowed files into documents/ (sanitised names) and re-index incrementally."""
-        if not self.settings.allow_upload:
-            return "Tải lên đã bị tắt trên máy chủ này."
-        if not files:
-            return "Chưa chọn tệp nào."
-        folder = self.settings.documents_dir
-        added, refused = [], []
-        for item in files:
-            path = Path(item if isinstance(item, str) else getattr(item, "name", str(item)))
-            name = safe_filename(path.name)
-            suffix = Path(name).suffix
-            if suffix not in SUPPORTED:
-                refused.append(f"{esc(path.name)}: định dạng {esc(suffix or '(không có)')} không được hỗ trợ")
-                continue
-            size = path.stat().st_size
-            if size > self.settings.max_file_mb * 1_000_000:
-                refused.append(f"{esc(path.name)}: quá lớn ({size / 1e6:.1f} MB > {self.settings.max_file_mb:g} MB)")
-                continue
-            target = (folder / name).resolve()
-            if folder.resolve() not in target.parents:
-                refused.append(f"{esc(path.name)}: tên tệp không hợp lệ")
-                continue
-            n = 1
-            while target.exists() and target.read_bytes() != path.read_bytes():
-                target = folder / f"{Path(name).stem}-{n}{suffix}"
-                n += 1
-            shutil.copyfile(path, target)
-            added.append(target.name)
-        if not added:
-            return "Không thêm được tệp nào. " + "; ".join(refused)
 
-        def report(source: str, done: int, total: int) -> None:
-            progress((done, max(total, 1)), desc=f"Lập chỉ mục {source}".strip(), unit="tài liệu")
+def gr_skip():
+    import gradio as gr
 
-        with self.lock:
-            summary = build_index(self.settings, progress=report, embeddings=self.assistant.embeddings)
-            self.assistant = Assistant(self.settings, open_index(self.settings), self.assistant.embeddings)
-        lines = [f"Đã thêm: {', '.join(esc(a) for a in added)}.",
-                 f"Chỉ mục: {summary.documents} tài liệu, {summary.chunks} đoạn, nhúng mới {summary.embedded} đoạn "
-                 f"({summary.seconds:.1f} giây)."]
-        lines += [f"Bỏ qua {esc(s.source)}: {esc(s.reason)}" for s in summary.skipped]
-        lines += [f"Không thêm {r}" for r in refused]
-        return "\n\n".join(lines)
+    return gr.skip()
 
 
 def _briefing_html(markdown: str) -> str:
@@ -368,10 +452,11 @@ def build_ui(service: ChatService):
     quiet_libraries()
     import gradio as gr
 
-    with gr.Blocks(title="Trợ lý chính sách kinh tế tập thể") as demo:
+    with gr.Blocks(title="Trợ lý chính sách kinh tế tập thể", delete_cache=CACHE_PURGE) as demo:
         gr.Markdown("## Trợ lý chính sách kinh tế tập thể\nHỏi về hợp tác xã, kinh tế tập thể: câu trả lời chỉ lấy "
                     "từ các văn bản đã nạp, mỗi ý kèm trích dẫn [n] — bấm vào *Nguồn* để xem nguyên văn.")
-        turns = gr.State([])
+        turns = gr.State([])  # the session's answers (for feedback), on the server
+        chat_log = gr.State([])  # the session's chat, on the server: the page's copy is display only
         with gr.Tab("Hỏi đáp"):
             with gr.Row():
                 with gr.Column(scale=3):
@@ -389,7 +474,7 @@ def build_ui(service: ChatService):
                         gr.Examples(examples=[[q] for q in questions], inputs=[box], label=f"Ví dụ — {group}")
                 with gr.Column(scale=2):
                     gr.Markdown("### Nguồn trích dẫn")
-                    panel = gr.HTML('<p class="tl-meta">Nguồn của câu trả lời sẽ hiện ở đây.</p>', elem_id="sources")
+                    panel = gr.HTML(EMPTY_PANEL, elem_id="sources")
                     comment = gr.Textbox(label="Góp ý (không bắt buộc) — rồi bấm Thích / Không thích dưới câu trả lời", lines=2)
                     feedback_status = gr.Markdown("")
 
@@ -404,10 +489,14 @@ def build_ui(service: ChatService):
                 lookup = gr.Button("Tra cứu", variant="primary", scale=1, elem_id="lookup")
             duty_status = gr.Markdown("", elem_id="duty-status")
             duty_table = gr.Dataframe(headers=service.DUTY_HEADERS, interactive=False, wrap=True, elem_id="duty-table")
-            export = gr.DownloadButton("Tải CSV", value=None, elem_id="export")
+            export = gr.DownloadButton("Tải CSV", value=None, visible=False, elem_id="export")
 
-            def on_lookup(query, sources):
-                status, rows, path = service.duties(query, sources)
+            def on_lookup(query, sources, request: gr.Request):
+                try:
+                    status, rows, path = service.duties(query, sources, client_key(request))
+                except Exception:
+                    log.exception("duties failed")
+                    status, rows, path = FAILED, [], None
                 return status, rows, gr.update(value=path, visible=path is not None)
 
             lookup.click(on_lookup, [agency, duty_docs], [duty_status, duty_table, export], api_name="duties")
@@ -427,8 +516,12 @@ def build_ui(service: ChatService):
                 docx_file = gr.DownloadButton("Tải Word (.docx)", value=None, visible=False, elem_id="brief-docx")
             preview = gr.HTML("", elem_id="brief-preview")
 
-            def on_brief(topic_text, sources):
-                html_text, md_path, docx_path = service.brief(topic_text, sources)
+            def on_brief(topic_text, sources, request: gr.Request):
+                try:
+                    html_text, md_path, docx_path = service.brief(topic_text, sources, client_key(request))
+                except Exception:
+                    log.exception("briefing failed")
+                    html_text, md_path, docx_path = _notice(FAILED), None, None
                 return (html_text, gr.update(value=md_path, visible=md_path is not None),
                         gr.update(value=docx_path, visible=docx_path is not None))
 
@@ -437,51 +530,41 @@ def build_ui(service: ChatService):
         with gr.Tab("Tài liệu"):
             table = gr.Dataframe(value=service.documents_table(), interactive=False, wrap=True,
                                  headers=["Văn bản", "Cơ quan ban hành", "Số", "Ngày", "Số đoạn", "Tệp"])
-            if service.settings.allow_upload:
-                files = gr.File(label=f"Thêm tài liệu ({', '.join(sorted(SUPPORTED))}; tối đa "
-                                      f"{service.settings.max_file_mb:g} MB mỗi tệp)",
-                                file_count="multiple", file_types=sorted(SUPPORTED), elem_id="upload")
-                add = gr.Button("Thêm và lập chỉ mục", elem_id="add-docs")
-                upload_status = gr.Markdown("", elem_id="upload-status")
+        # a session opened before an upload sees the new documents when it opens a list
+        for dropdown in (doc_filter, duty_docs, brief_docs):
+            dropdown.focus(lambda: gr.update(choices=service.choices()), None, dropdown, api_visibility="private",
+                           queue=False)
+        agency.focus(lambda: gr.update(choices=service.agency_choices()), None, agency, api_visibility="private",
+                     queue=False)
+        demo.load(service.documents_table, None, table, api_visibility="private", queue=False)
 
-                def on_upload(paths, progress=gr.Progress()):
-                    message = service.upload(paths, progress)
-                    return (message, service.documents_table(), gr.update(choices=service.choices()),
-                            gr.update(choices=service.agency_choices()))
+        async def on_submit(message, sources, history, turns_, request: gr.Request):
+            async for shown, panel_html, box_text, new_turns in service.respond(message, history, sources, turns_,
+                                                                                client_key(request)):
+                yield shown, shown, panel_html, box_text, new_turns
 
-                add.click(on_upload, [files], [upload_status, table, doc_filter, agency], api_visibility="private",
-                          concurrency_limit=1)
-            else:
-                gr.Markdown("Tải tài liệu lên đã bị tắt trên máy chủ này.")
+        # No Gradio concurrency limit on the chat: the service admits a bounded number
+        # itself and tells everyone beyond it, at once, that the system is busy. Inputs
+        # arrive unprocessed so that wrong types get the service's message, not a
+        # validation error from inside Gradio.
+        chat = ([box, doc_filter, chat_log, turns], [chatbot, chat_log, panel, box, turns])
+        send.click(on_submit, *chat, api_name="chat", concurrency_limit=None, preprocess=False)
+        box.submit(on_submit, *chat, api_visibility="private", concurrency_limit=None, preprocess=False)
+        clear.click(lambda: ([], [], EMPTY_PANEL, []), None, [chatbot, chat_log, panel, turns], api_visibility="private")
 
-        def on_submit(message, history, sources, turns_):
-            if not (message or "").strip():
-                yield history, gr.update(), "", turns_
-                return
-            yield from service.respond(message, history, sources, turns_)
-
-        send.click(on_submit, [box, chatbot, doc_filter, turns], [chatbot, panel, box, turns], api_name="chat",
-                   concurrency_limit=service.settings.concurrency)
-        box.submit(on_submit, [box, chatbot, doc_filter, turns], [chatbot, panel, box, turns],
-                   api_visibility="private", concurrency_limit=service.settings.concurrency)
-        clear.click(lambda: ([], '<p class="tl-meta">Nguồn của câu trả lời sẽ hiện ở đây.</p>', []), None,
-                    [chatbot, panel, turns], api_visibility="private")
-
-        def on_like(data: gr.LikeData, comment_text, turns_):
+        def on_like(data: gr.LikeData, comment_text, turns_, request: gr.Request):
             index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-            return service.feedback(data.liked, index, comment_text, turns_), ""
+            try:
+                return service.feedback(data.liked, index, comment_text, turns_, client_key(request)), ""
+            except Exception:
+                log.exception("feedback failed")
+                return FAILED, gr.skip()
 
         chatbot.like(on_like, [comment, turns], [feedback_status, comment], api_visibility="private")
     return demo
 
 
-def main(settings: Settings) -> None:
-    """Build the index if missing (progress in the terminal), then serve the page."""
-    quiet_libraries()
-    handle = ensure_index(settings)
-    service = ChatService(settings, Assistant(settings, handle))
-    demo = build_ui(service)
-    demo.queue(default_concurrency_limit=settings.concurrency)
-    print(f"Mở trình duyệt: http://{settings.host}:{settings.port}", flush=True)
-    demo.launch(server_name=settings.host, server_port=settings.port, css=CSS, ssr_mode=False, quiet=True,
-                show_error=True, max_file_size=f"{settings.max_file_mb:g}mb")
+def client_key(request) -> str:
+    """The client's address (a trusted proxy's X-Forwarded-For already applied by the server)."""
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or "?"
