@@ -38,7 +38,11 @@ _MD_EMPHASIS = re.compile(r"\*\*|__")
 # "[Bộ luật Dân sự](https://…)" → "Bộ luật Dân sự": the Pháp điển links the laws it names
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:https?://|/)[^)\s]*\)")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\u200b-\u200f\ufeff]")
+# Removed from every line: control characters and invisible format characters (zero-width
+# space/joiners, word joiner, BOM), which a pasted or hostile file can carry by the thousand.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\u200b-\u200f\u2060-\u2064\ufeff]")
+# Evidence of a binary file: C0 controls only (invisible format characters are text).
+_BINARY = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 class UnreadableError(Exception):
@@ -135,7 +139,7 @@ def decode_bytes(data: bytes) -> str:
 
 def _check_text(text: str) -> str:
     """Reject decoded strings that are mostly control characters or lack letters."""
-    controls = len(_CONTROL.findall(text))
+    controls = len(_BINARY.findall(text))
     if "\x00" in text or controls > max(8, len(text) // 100):
         raise UnreadableError("tệp nhị phân, không phải văn bản")
     return text

@@ -132,11 +132,29 @@ PUBLIC_BLOCKED = re.compile(r"^/gradio_api/(?:upload|upload_progress|process_rec
 class Shield:
     """ASGI middleware: security headers on every response; the public mount's upload and
     editor routes refused; request bodies over ``max_body`` bytes refused (413) except on
-    the admin's upload route, whose size Gradio's ``max_file_size`` bounds."""
+    the admin's upload route, whose size Gradio's ``max_file_size`` bounds; a queue request
+    naming an event that does not exist refused (400) before Gradio answers it with a 500.
+    ``events`` maps a mount's prefix ("" for the public page) to its event ids."""
 
-    def __init__(self, app, max_body: int, admin_prefix: str | None, admin_uploads: bool):
+    def __init__(self, app, max_body: int, admin_prefix: str | None, admin_uploads: bool,
+                 events: dict[str, set[int]] | None = None):
         self.app, self.max_body = app, max_body
         self.admin_prefix, self.admin_uploads = admin_prefix, admin_uploads
+        self.events = events
+
+    def _valid_join(self, path: str, body: bytes) -> bool:
+        import json
+
+        prefix = path[: -len("/gradio_api/queue/join")]
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return False
+        if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+            return False
+        fn = payload.get("fn_index")
+        known = (self.events or {}).get(prefix)
+        return known is None or (isinstance(fn, int) and not isinstance(fn, bool) and fn in known)
 
     def _refused(self, path: str) -> bool:
         if self.admin_prefix and (path == self.admin_prefix or path.startswith(self.admin_prefix + "/")):
@@ -176,14 +194,43 @@ class Shield:
                     raise _TooLarge()
             return message
 
+        receive_next = bounded_receive
+        if scope.get("method") == "POST" and path.endswith("/gradio_api/queue/join") and self.events is not None:
+            try:
+                body = await _read_body(bounded_receive)
+            except _TooLarge:
+                return await _plain(send_with_headers, 413, "Yêu cầu quá lớn.")
+            if not self._valid_join(path, body):
+                return await _plain(send_with_headers, 400, "Yêu cầu không hợp lệ.")
+            replayed = False
+
+            async def receive_next():
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
         try:
-            await self.app(scope, bounded_receive, send_with_headers)
+            await self.app(scope, receive_next, send_with_headers)
         except _TooLarge:
             await _plain(send_with_headers, 413, "Yêu cầu quá lớn.")
 
 
 class _TooLarge(Exception):
     pass
+
+
+async def _read_body(receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
 
 
 async def _plain(send, status: int, text: str) -> None:

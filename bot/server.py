@@ -72,8 +72,9 @@ def create_app(settings: Settings):
     public = build_ui(service)
     public.queue(default_concurrency_limit=settings.concurrency, max_size=4 * settings.max_waiting + 64)
     gr.mount_gradio_app(app, public, "/", max_file_size="1kb", **common)
+    events = {"": set(public.fns)} | ({ADMIN_PATH: set(admin.fns)} if with_admin else {})
     return Shield(app, max_body=settings.max_request_kb * 1024, admin_prefix=ADMIN_PATH if with_admin else None,
-                  admin_uploads=with_admin and settings.allow_upload), service, indexer
+                  admin_uploads=with_admin and settings.allow_upload, events=events), service, indexer
 
 
 def main(settings: Settings) -> int:

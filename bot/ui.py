@@ -62,9 +62,16 @@ _MD_SPECIAL = {"*": "&#42;", "_": "&#95;", "`": "&#96;", "[": "&#91;", "]": "&#9
 
 
 def esc(text: str) -> str:
-    """Escape for HTML *and* for the Markdown renderer: plain text stays plain text."""
-    out = html.escape(text, quote=True)
+    """Escape for HTML *and* for the Markdown renderer: plain text stays plain text.
+    Quotes are left alone in text (the renderer showed an escaped apostrophe as "&#x27;");
+    :func:`attr` escapes them for attribute values."""
+    out = html.escape(text, quote=False)
     return "".join(_MD_SPECIAL.get(ch, ch) for ch in out)
+
+
+def attr(text: str) -> str:
+    """A value for a double-quoted HTML attribute."""
+    return esc(text).replace('"', "&quot;")
 
 
 def _highlight(passage: str, quotes: list[str]) -> str:
@@ -159,7 +166,7 @@ def render_answer(answer: Answer, assistant: Assistant, turn: int) -> str:
             items = "".join(f"<li>{esc(r['title'])} — {esc(r['section'] or 'phần mở đầu')}</li>" for r in answer.related)
             related = f'<p class="tl-meta">Đoạn gần nhất (không đủ căn cứ để trả lời):</p><ul>{items}</ul>'
         return f'<div class="tl-abstain">⚠️ {esc(answer.answer)}{related}</div>'
-    tooltips = {c.id: esc(f"{c.title} — {c.section}")[:300] for c in answer.citations}
+    tooltips = {c.id: attr(f"{c.title} — {c.section}"[:300]) for c in answer.citations}
     note = f'<p class="tl-meta">{esc(answer.error)}</p>' if answer.error else ""
     return f"<div>{_lines_html(answer.answer, tooltips)}{note}{render_sources(answer, assistant, turn)}</div>"
 
@@ -474,7 +481,9 @@ def build_ui(service: ChatService):
                         gr.Examples(examples=[[q] for q in questions], inputs=[box], label=f"Ví dụ — {group}")
                 with gr.Column(scale=2):
                     gr.Markdown("### Nguồn trích dẫn")
-                    panel = gr.HTML(EMPTY_PANEL, elem_id="sources")
+                    # Markdown, not gr.HTML: Gradio 6's HTML component compiles templates with
+                    # eval, which the page's Content-Security-Policy forbids
+                    panel = gr.Markdown(EMPTY_PANEL, sanitize_html=True, elem_id="sources")
                     comment = gr.Textbox(label="Góp ý (không bắt buộc) — rồi bấm Thích / Không thích dưới câu trả lời", lines=2)
                     feedback_status = gr.Markdown("")
 
@@ -514,7 +523,7 @@ def build_ui(service: ChatService):
             with gr.Row():
                 md_file = gr.DownloadButton("Tải Markdown", value=None, visible=False, elem_id="brief-md")
                 docx_file = gr.DownloadButton("Tải Word (.docx)", value=None, visible=False, elem_id="brief-docx")
-            preview = gr.HTML("", elem_id="brief-preview")
+            preview = gr.Markdown("", sanitize_html=True, elem_id="brief-preview")
 
             def on_brief(topic_text, sources, request: gr.Request):
                 try:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,3 +61,68 @@ def assistant(corpus_index, embeddings):
 
     settings, _, handle = corpus_index
     return Assistant(settings, handle, embeddings)
+
+
+HOSTILE = FIXTURES / "van-ban-doc-hai.md"
+
+
+@pytest.fixture(scope="session")
+def hostile_index(tmp_path_factory, embeddings):
+    """A real letter beside a hostile document (instructions to the model, forged
+    citation markers, HTML/JS, a fake article claiming the Law's authority, a
+    zero-width-character flood, a spreadsheet formula as its first line)."""
+    from bot.answer import Assistant
+    from bot.index import build_index, open_index
+
+    folder = tmp_path_factory.mktemp("hostile-docs")
+    shutil.copy(DOCUMENTS / "quang-nam_cong-van-2651-ubnd-ktn_2020.txt", folder)
+    shutil.copy(HOSTILE, folder)
+    settings = make_settings(tmp_path_factory.mktemp("hostile-index"), folder)
+    build_index(settings, embeddings=embeddings)
+    return settings, Assistant(settings, open_index(settings), embeddings)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def copy_corpus(corpus_index, work: Path) -> Path:
+    """A writable copy of the session's index and documents (uploads change them)."""
+    settings, _, _ = corpus_index
+    shutil.copytree(settings.index_dir, work / "index", ignore=shutil.ignore_patterns(".lock"))
+    shutil.copytree(DOCUMENTS, work / "documents")
+    return work
+
+
+@contextmanager
+def running_app(work: Path, **env_overrides: str):
+    """``python app.py`` in a subprocess on a free loopback port over ``work``'s index and
+    documents; yields its URL once the page answers. The log is ``work/app.log``."""
+    port = free_port()
+    env = {**os.environ, "BOT_PORT": str(port), "BOT_HOST": "127.0.0.1", "BOT_INDEX_DIR": str(work / "index"),
+           "BOT_DOCUMENTS_DIR": str(work / "documents"), "BOT_MODEL_CACHE": str(MODEL_CACHE),
+           "BOT_FEEDBACK_LOG": str(work / "feedback.jsonl"), "HF_HUB_OFFLINE": "1", **env_overrides}
+    log = (work / "app.log").open("a")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 240
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("the app did not start: " + (work / "app.log").read_text()[-3000:])
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
