@@ -26,16 +26,17 @@ _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def clean_text(value: object, limit: int | None = None) -> str | None:
+def clean_text(value: object, limit: int | None = None, keep_controls: bool = False) -> str | None:
     """A user's text made safe to process and to send back: NFC, no lone surrogates (they
-    cannot be encoded as UTF-8 and used to surface as a TypeError), no control characters.
-    ``None`` when the value is not text at all (an API client sent a number or a list);
-    cut to ``limit`` characters when given."""
+    cannot be encoded as UTF-8 and used to surface as a TypeError), no control characters
+    (unless ``keep_controls``: the question checker names them). ``None`` when the value is
+    not text at all (an API client sent a number or a list); cut to ``limit`` characters."""
     if value is None:
         return ""
     if not isinstance(value, str):
         return None
-    text = nfc(_CONTROLS.sub(" ", _SURROGATES.sub("\ufffd", value)))
+    text = _SURROGATES.sub("\ufffd", value)
+    text = nfc(text if keep_controls else _CONTROLS.sub(" ", text))
     return text[:limit] if limit is not None else text
 
 

@@ -236,16 +236,16 @@ class ChatService:
         left in the textbox, so nothing typed is lost.
         """
         history = _history(history)
-        question = clean_text(message)
+        # lone surrogates replaced (they cannot be sent back); the assistant says what else is wrong
+        question = clean_text(message, keep_controls=True)
+        if question is None:
+            question = message  # not text: the assistant answers that a question must be text
         shown = question if isinstance(question, str) else "…"
-        if isinstance(question, str) and not question.strip():
-            yield history, gr_skip(), "", turns
-            return
         wait = self.limit.wait_for(client)
         if wait or not self.admission.try_enter():
             history, turns = _append(history, turns, {"role": "user", "content": esc(shown[:300])},
                                      {"role": "assistant", "content": _notice(too_fast(wait) if wait else BUSY)})
-            yield history, gr_skip(), question or "", turns
+            yield history, gr_skip(), question if isinstance(question, str) else "", turns
             return
         async with await self.admission.run():
             try:
@@ -255,7 +255,7 @@ class ChatService:
                 log.exception("chat failed")
                 history, turns = _append(history, turns, {"role": "user", "content": esc(shown[:300])},
                                          {"role": "assistant", "content": _notice(FAILED)})
-                yield history, gr_skip(), question or "", turns
+                yield history, gr_skip(), question if isinstance(question, str) else "", turns
 
     async def _answer(self, question, history: list[dict], sources: object, turns: list[dict]):
         import anyio
