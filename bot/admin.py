@@ -246,7 +246,8 @@ def build_admin(service, indexer: Indexer):
         status = gr.Markdown(status_text(), elem_id="index-status")
         timer = gr.Timer(1.5)
         with gr.Tab("Tài liệu"):
-            files_list = gr.Dropdown(choices=document_files(settings), label="Tài liệu trong thư mục", elem_id="doc-file")
+            files_list = gr.Dropdown(choices=document_files(settings), value=None, label="Tài liệu trong thư mục",
+                                     elem_id="doc-file")
             with gr.Row():
                 remove = gr.Button("Gỡ tài liệu đã chọn", variant="stop", elem_id="remove-doc")
                 reindex = gr.Button("Lập lại chỉ mục", elem_id="reindex")

@@ -79,7 +79,8 @@ class Settings:
     feedback_log: Path = field(default_factory=lambda: _path("BOT_FEEDBACK_LOG", ROOT / "feedback" / "feedback.jsonl"))
     concurrency: int = field(default_factory=lambda: int(_env("BOT_CONCURRENCY", "2")))
     # Questions allowed to wait for one of the ``concurrency`` slots; beyond, "busy" at once.
-    max_waiting: int = field(default_factory=lambda: int(_env("BOT_MAX_WAITING", "64")))
+    # 120 ≈ 15 s of answers at the ~8 answers/s one process serves on 2 cores (bench_load.py).
+    max_waiting: int = field(default_factory=lambda: int(_env("BOT_MAX_WAITING", "120")))
     # Questions (and feedback clicks) per client address per minute; 0 = no limit.
     rate_limit: int = field(default_factory=lambda: int(_env("BOT_RATE_LIMIT", "20")))
     # Any request body but an admin upload: the page sends the whole chat with each question.

@@ -51,12 +51,12 @@ def hybrid_search(handle: IndexHandle, embeddings, query: str, k: int = 6, candi
     if sources:
         wanted = set(sources)
         allowed = np.array([c["source"] in wanted for c in chunks], dtype=bool)
-    row_of = {c["id"]: i for i, c in enumerate(chunks)}
+    row_of = handle.row_of()
     fused: dict[int, float] = {}
 
     # dense ranking
     dense_score: dict[int, float] = {}
-    collection = handle.client.get_collection(handle.settings.collection)
+    collection = handle.collection()
     where = {"source": {"$in": list(sources)}} if sources else None
     result = collection.query(query_embeddings=[query_vector if query_vector is not None else embeddings.embed_query(query)],
                               n_results=min(candidates, max(1, int(allowed.sum()))), where=where,

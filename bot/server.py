@@ -70,7 +70,10 @@ def create_app(settings: Settings):
                             auth=_check_login(settings) if settings.admin_password else None,
                             auth_message="Trang quản trị: đăng nhập bằng tài khoản quản trị viên.", **common)
     public = build_ui(service)
-    public.queue(default_concurrency_limit=settings.concurrency, max_size=4 * settings.max_waiting + 64)
+    # Gradio hands at most ``max_threads`` events to handlers at once and queues the rest
+    # silently; with room for everyone the service admits, the busy message is reached.
+    public.max_threads = 1000
+    public.queue(default_concurrency_limit=settings.concurrency, max_size=4 * settings.max_waiting + 256)
     gr.mount_gradio_app(app, public, "/", max_file_size="1kb", **common)
     events = {"": set(public.fns)} | ({ADMIN_PATH: set(admin.fns)} if with_admin else {})
     return Shield(app, max_body=settings.max_request_kb * 1024, admin_prefix=ADMIN_PATH if with_admin else None,

@@ -195,8 +195,8 @@ def _append(history: list[dict], turns: list[dict], *messages: dict) -> tuple[li
 
 
 def _history(value: object) -> list[dict]:
-    """The chat as the page (or an API client) sent it, kept to well-formed messages and
-    the last :data:`MAX_HISTORY`."""
+    """The session's chat, kept to well-formed messages and the last :data:`MAX_HISTORY`
+    (defensive: it is server-side state, but a state survives code changes)."""
     if not isinstance(value, list):
         return []
     out = [m for m in value[-MAX_HISTORY:] if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
@@ -271,6 +271,11 @@ class ChatService:
                                  {"role": "assistant", "content": ""})
         turn = turns[-1]["turn"] + 1 if turns else 0  # numbers the source blocks' element ids
         steps = assistant.stream(question, context, sources or None)
+        # Only a model's answer is worth streaming: the extractive one is ready in ~40 ms, and
+        # every intermediate update costs the server a full render and diff of the chat.
+        streaming = assistant.llm is not None
+        if streaming:
+            yield history, "", "", turns
         final: Answer | None = None
         while True:
             step = await anyio.to_thread.run_sync(next, steps, None)
@@ -278,8 +283,9 @@ class ChatService:
                 break
             text, done = step
             if done is None:
-                history[-1]["content"] = render_partial(text)
-                yield history, "", "", turns
+                if streaming:
+                    history[-1]["content"] = render_partial(text)
+                    yield history, "", "", turns
             else:
                 final = done
         assert final is not None
@@ -294,7 +300,7 @@ class ChatService:
     def feedback(self, liked: object, index: object, comment: object, turns: list[dict], client: str) -> str:
         """One validated line in the feedback log: a like/dislike (or its removal) of an
         answer this session was given, and an optional comment of at most 2,000 characters."""
-        if liked not in (True, False, None) or isinstance(index, bool) or not isinstance(index, int):
+        if not any(liked is v for v in (True, False, None)) or isinstance(index, bool) or not isinstance(index, int):
             return "Đánh giá không hợp lệ."
         comment = clean_text(comment, 2000)
         if comment is None:

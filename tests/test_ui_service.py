@@ -47,6 +47,7 @@ def test_feedback_is_validated_and_appended_whole_from_many_threads(service):
     log = service.settings.feedback_log
     assert service.feedback("x" * 20_000_000, index, "", turns, "a") == "Đánh giá không hợp lệ."
     assert service.feedback(True, "1", "", turns, "a") == "Đánh giá không hợp lệ."
+    assert service.feedback(1, index, "", turns, "a") == "Đánh giá không hợp lệ."
     assert service.feedback(True, index, ["not text"], turns, "a") == "Góp ý phải là văn bản."
     assert service.feedback(True, 999, "", turns, "a") == "Chỉ đánh giá được câu trả lời của trợ lý."
     assert not log.exists()
@@ -74,7 +75,7 @@ def test_forged_citation_markers_never_become_chips(service):
     chips = re.findall(r'class="tl-ref"[^>]*>\[(\d+)\]', shown)
     assert chips and {int(n) for n in chips} <= {c["id"] for c in answer["citations"]}
     assert "[9]" not in answer["answer"] and "&#91;9&#93;" not in shown.split("<details")[0]
-    assert "&#x27;" not in shown
+    assert "(tên giao dịch 'Hoa Sen Co-op')" in shown and "&#x27;" not in shown  # escaped once, shown as typed
 
 
 def test_requests_beyond_the_rate_limit_get_a_notice_and_keep_the_question(service):
@@ -85,3 +86,15 @@ def test_requests_beyond_the_rate_limit_get_a_notice_and_keep_the_question(servi
         _answered(service, "Giá vàng hôm nay?")
     history, panel, box, turns = _answered(service, "Hợp tác xã Hoa Sen có bao nhiêu thành viên?")
     assert "quá nhanh" in history[-1]["content"] and box == "Hợp tác xã Hoa Sen có bao nhiêu thành viên?"
+
+
+def test_exports_older_than_an_hour_are_purged(service):
+    import os
+    import time
+
+    first = service._export_file("thu-", ".csv")
+    first.write_text("x")
+    old = time.time() - 7200
+    os.utime(first.parent, (old, old))
+    second = service._export_file("thu-", ".csv")
+    assert not first.parent.exists() and second.parent.exists()
