@@ -236,7 +236,7 @@ def build_admin(service, indexer: Indexer):
         path = settings.feedback_log
         if not path.exists():
             return gr.update(value=None, visible=False)
-        copy = service._export_file("gop-y-", ".jsonl")
+        copy = service.export_file("gop-y-", ".jsonl")
         shutil.copyfile(path, copy)
         return gr.update(value=str(copy), visible=True)
 

@@ -194,6 +194,11 @@ def _append(history: list[dict], turns: list[dict], *messages: dict) -> tuple[li
     return combined[drop:], [{**t, "index": t["index"] - drop} for t in turns if t["index"] >= drop]
 
 
+def _sources(value: object) -> list[str] | None:
+    """A document filter as sent: a list of source ids, anything else means no filter."""
+    return value if isinstance(value, list) and value and all(isinstance(s, str) for s in value) else None
+
+
 def _history(value: object) -> list[dict]:
     """The session's chat, kept to well-formed messages and the last :data:`MAX_HISTORY`
     (defensive: it is server-side state, but a state survives code changes)."""
@@ -261,8 +266,6 @@ class ChatService:
         import anyio
 
         assistant = self.assistant
-        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-            sources = None
         context = [{"role": "user", "content": clean_text(html.unescape(_plain(m["content"])), UI_MAX_QUESTION) or ""}
                    for m in history if m["role"] == "user"][-CONTEXT_TURNS:]
         shown = question if isinstance(question, str) else ""
@@ -270,7 +273,7 @@ class ChatService:
         history, turns = _append(history, turns, {"role": "user", "content": esc(shown) or "…"},
                                  {"role": "assistant", "content": ""})
         turn = turns[-1]["turn"] + 1 if turns else 0  # numbers the source blocks' element ids
-        steps = assistant.stream(question, context, sources or None)
+        steps = assistant.stream(question, context, _sources(sources))
         # Only a model's answer is worth streaming: the extractive one is ready in ~40 ms, and
         # every intermediate update costs the server a full render and diff of the chat.
         streaming = assistant.llm is not None
@@ -345,7 +348,7 @@ class ChatService:
     def agency_choices(self) -> list[str]:
         return [f"{name} — {place}" for name, place, _ in self.assistant.directory.agencies()]
 
-    def _export_file(self, prefix: str, suffix: str) -> Path:
+    def export_file(self, prefix: str, suffix: str) -> Path:
         """A fresh file in this process's export folder; exports older than an hour are
         purged first (Gradio serves its own copy, so ours is only needed briefly)."""
         self.exports.mkdir(parents=True, exist_ok=True)
@@ -371,12 +374,11 @@ class ChatService:
         wait = self.limit.wait_for(client) if client else 0
         if wait:
             return too_fast(wait), [], None
-        sources = sources if isinstance(sources, list) and all(isinstance(s, str) for s in sources) else None
-        matches, duties = self.assistant.directory.find(query, sources or None)
+        matches, duties = self.assistant.directory.find(query, _sources(sources))
         if not duties:
             return f"Các văn bản hiện có không giao nhiệm vụ nào cho «{esc(query)}».", [], None
         rows = [[d.agency, d.place, d.role, d.task, d.deadline or "", d.title, d.section] for d in duties]
-        path = self._export_file("nhiem-vu-", ".csv")
+        path = self.export_file("nhiem-vu-", ".csv")
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(self.DUTY_HEADERS + ["Tệp"])
@@ -397,12 +399,11 @@ class ChatService:
         wait = self.limit.wait_for(client) if client else 0
         if wait:
             return _notice(too_fast(wait)), None, None
-        sources = sources if isinstance(sources, list) and all(isinstance(s, str) for s in sources) else None
-        briefing = build_briefing(self.assistant, topic, sources or None)
+        briefing = build_briefing(self.assistant, topic, _sources(sources))
         text = briefing.markdown()
         if not briefing.covered:
             return _notice(briefing.message), None, None
-        md = self._export_file("tai-lieu-tap-huan-", ".md")
+        md = self.export_file("tai-lieu-tap-huan-", ".md")
         docx_path = md.with_suffix(".docx")
         md.write_text(text, encoding="utf-8")
         docx_path.write_bytes(briefing.docx())

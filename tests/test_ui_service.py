@@ -92,9 +92,9 @@ def test_exports_older_than_an_hour_are_purged(service):
     import os
     import time
 
-    first = service._export_file("thu-", ".csv")
+    first = service.export_file("thu-", ".csv")
     first.write_text("x")
     old = time.time() - 7200
     os.utime(first.parent, (old, old))
-    second = service._export_file("thu-", ".csv")
+    second = service.export_file("thu-", ".csv")
     assert not first.parent.exists() and second.parent.exists()
