@@ -133,15 +133,18 @@ PUBLIC_BLOCKED = re.compile(r"^/gradio_api/(?:upload|upload_progress|process_rec
 class Shield:
     """ASGI middleware: security headers on every response; the public mount's upload and
     editor routes refused; request bodies over ``max_body`` bytes refused (413) except on
-    the admin's upload route, whose size Gradio's ``max_file_size`` bounds; a queue request
+    the admin's upload route, whose size Gradio's ``max_file_size`` bounds; login attempts
+    limited per client address; a queue request
     naming an event that does not exist refused (400) before Gradio answers it with a 500.
     ``events`` maps a mount's prefix ("" for the public page) to its event ids."""
 
     def __init__(self, app, max_body: int, admin_prefix: str | None, admin_uploads: bool,
-                 events: dict[str, set[int]] | None = None):
+                 events: dict[str, set[int]] | None = None, logins_per_minute: int = 10):
         self.app, self.max_body = app, max_body
         self.admin_prefix, self.admin_uploads = admin_prefix, admin_uploads
         self.events = events
+        # Gradio's login form has no attempt limit: password guessing is slowed here
+        self.logins = RateLimit(logins_per_minute)
 
     def _valid_join(self, path: str, body: bytes) -> bool:
         import json
@@ -179,6 +182,10 @@ class Shield:
 
         if self._refused(path):
             return await _plain(send_with_headers, 403, "Không được phép.")
+        if scope.get("method") == "POST" and path.endswith("/login"):
+            wait = self.logins.wait_for((scope.get("client") or ("?",))[0])
+            if wait:
+                return await _plain(send_with_headers, 429, too_fast(wait))
         if self._upload(path):
             return await self.app(scope, receive, send_with_headers)
         length = dict(scope.get("headers", [])).get(b"content-length")

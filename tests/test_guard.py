@@ -107,3 +107,16 @@ def test_shield_refuses_queue_requests_for_unknown_events():
         refused = client.post("/gradio_api/queue/join", json=bad)
         assert refused.status_code == 400 and refused.text == "Yêu cầu không hợp lệ."
     assert client.post("/gradio_api/queue/join", content=b"{not json").status_code == 400
+
+
+def test_shield_slows_password_guessing():
+    app = FastAPI()
+
+    @app.post("/quan-tri/login")
+    async def login():
+        return {"ok": False}
+
+    client = TestClient(Shield(app, max_body=10_000, admin_prefix="/quan-tri", admin_uploads=True,
+                               logins_per_minute=3))
+    codes = [client.post("/quan-tri/login", data={"username": "a", "password": str(i)}).status_code for i in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
