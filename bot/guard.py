@@ -163,7 +163,8 @@ class Shield:
     def _refused(self, path: str) -> bool:
         if self.admin_prefix and (path == self.admin_prefix or path.startswith(self.admin_prefix + "/")):
             rest = path[len(self.admin_prefix):]
-            return not self.admin_uploads and bool(PUBLIC_BLOCKED.match(rest))
+            uploading = self.admin_uploads and rest.startswith(("/gradio_api/upload", "/gradio_api/upload_progress"))
+            return bool(PUBLIC_BLOCKED.match(rest)) and not uploading
         return bool(PUBLIC_BLOCKED.match(path))
 
     def _upload(self, path: str) -> bool:

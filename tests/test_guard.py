@@ -87,6 +87,8 @@ def test_shield_headers_blocked_routes_and_body_limit():
     assert client.post("/quan-tri/gradio_api/upload", content=b"x" * 5000).status_code == 200  # admin: bounded by Gradio
     assert client.post("/gradio_api/queue/join", json={"q": "x" * 5000}).status_code == 413
     assert _client(admin_uploads=False).post("/quan-tri/gradio_api/upload", content=b"x").status_code == 403
+    assert client.get("/quan-tri/gradio_api/runs").status_code == 403  # only uploads are the admin's own
+    assert client.post("/vibe-edit/").status_code == 403
 
 
 def test_loopback_addresses():
