@@ -44,8 +44,8 @@ def _check_login(settings: Settings):
 
 
 def create_app(settings: Settings):
-    """The ASGI app (index built first if missing); returned, not run, so tests and a
-    deployment's own ASGI server can use it."""
+    """(ASGI app, chat service, indexer), the index built first if missing; returned,
+    not run, so a deployment's own ASGI server can serve the app."""
     quiet_libraries()
     import gradio as gr
     from fastapi import FastAPI
