@@ -16,7 +16,6 @@ import logging
 import os
 import queue
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from .config import Settings
 from .documents import SUPPORTED, UnreadableError, load_file
-from .index import build_index, open_index
+from .index import build_index, current_version, open_index
 
 log = logging.getLogger("bot")
 REMOVED = ".removed"
@@ -67,14 +66,8 @@ def accept_uploads(settings: Settings, paths: list[Path]) -> Intake:
         if suffix not in SUPPORTED:
             intake.refused.append((shown, f"định dạng {suffix or '(không có)'} không được hỗ trợ"))
             continue
-        try:
-            size = path.stat().st_size
-            if size > settings.max_file_mb * 1_000_000:
-                raise UnreadableError(f"quá lớn ({size / 1e6:.1f} MB > {settings.max_file_mb:g} MB)")
-            with tempfile.TemporaryDirectory() as scratch:  # read it under its final suffix
-                probe = Path(scratch) / f"probe{suffix}"
-                shutil.copyfile(path, probe)
-                load_file(probe, name, None, int(settings.max_file_mb * 1_000_000), int(settings.max_unzipped_mb * 1e6))
+        try:  # the indexer's reader, with its size and expansion limits
+            load_file(path, name, None, int(settings.max_file_mb * 1_000_000), int(settings.max_unzipped_mb * 1e6))
         except UnreadableError as exc:
             intake.refused.append((shown, str(exc)))
             continue
@@ -146,9 +139,9 @@ class Indexer:
             self.status.running, self.status.done, self.status.total = True, 0, 0
             self.status.message = "Đang lập chỉ mục…"
             try:
-                before = open_index(self.settings)
+                before = current_version(self.settings.index_dir)
                 summary = build_index(self.settings, progress=self._progress, embeddings=self.embeddings)
-                if before is None or summary.version != before.version.name:
+                if before is None or summary.version != before.name:
                     self.on_published(open_index(self.settings))
                 lines = [f"Chỉ mục đã cập nhật ({', '.join(dict.fromkeys(reasons))}): {summary.documents} tài liệu, "
                          f"{summary.chunks} đoạn, nhúng mới {summary.embedded} đoạn, xóa {summary.deleted} "

@@ -82,12 +82,13 @@ def too_fast(seconds: float) -> str:
 
 class Admission:
     """``slots`` answers run at once, at most ``waiting`` more wait for a slot; anyone
-    beyond is refused immediately. Lives on the server's event loop (no lock needed)."""
+    beyond is refused immediately. Lives on the server's event loop (no lock needed):
+    ``if admission.try_enter(): async with admission: …``."""
 
     def __init__(self, slots: int, waiting: int):
         self.slots, self.waiting = max(1, slots), max(0, waiting)
         self.inside = 0
-        self._semaphore: asyncio.Semaphore | None = None
+        self._semaphore = asyncio.Semaphore(self.slots)  # bound to a loop on first use (3.10+)
 
     def try_enter(self) -> bool:
         if self.inside >= self.slots + self.waiting:
@@ -95,24 +96,14 @@ class Admission:
         self.inside += 1
         return True
 
-    async def run(self):
-        """Wait for a slot (after :meth:`try_enter` succeeded); use as ``async with``."""
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.slots)
-        return _Slot(self)
-
-
-class _Slot:
-    def __init__(self, admission: Admission):
-        self.admission = admission
-
     async def __aenter__(self):
-        await self.admission._semaphore.acquire()  # type: ignore[union-attr]
+        """Wait for a slot (after :meth:`try_enter` succeeded)."""
+        await self._semaphore.acquire()
         return self
 
     async def __aexit__(self, *exc):
-        self.admission._semaphore.release()  # type: ignore[union-attr]
-        self.admission.inside -= 1
+        self._semaphore.release()
+        self.inside -= 1
         return False
 
 
@@ -161,10 +152,10 @@ class Shield:
         return known is None or (isinstance(fn, int) and not isinstance(fn, bool) and fn in known)
 
     def _refused(self, path: str) -> bool:
+        if self._upload(path):  # the admin's own uploads
+            return False
         if self.admin_prefix and (path == self.admin_prefix or path.startswith(self.admin_prefix + "/")):
-            rest = path[len(self.admin_prefix):]
-            uploading = self.admin_uploads and rest.startswith(("/gradio_api/upload", "/gradio_api/upload_progress"))
-            return bool(PUBLIC_BLOCKED.match(rest)) and not uploading
+            path = path[len(self.admin_prefix):]
         return bool(PUBLIC_BLOCKED.match(path))
 
     def _upload(self, path: str) -> bool:

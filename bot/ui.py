@@ -252,7 +252,7 @@ class ChatService:
                                      {"role": "assistant", "content": _notice(too_fast(wait) if wait else BUSY)})
             yield history, gr_skip(), question if isinstance(question, str) else "", turns
             return
-        async with await self.admission.run():
+        async with self.admission:
             try:
                 async for update in self._answer(question, history, sources, turns):
                     yield update

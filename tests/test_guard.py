@@ -45,7 +45,7 @@ def test_admission_refuses_beyond_slots_plus_waiting():
             if not admission.try_enter():
                 order.append(f"{name}:busy")
                 return
-            async with await admission.run():
+            async with admission:
                 order.append(f"{name}:start")
                 await asyncio.sleep(hold)
 
