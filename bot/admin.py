@@ -109,7 +109,8 @@ class IndexStatus:
     message: str = "Chỉ mục sẵn sàng."
     done: int = 0
     total: int = 0
-    current: str = ""
+    current: str = ""  # the stage (embedding, writing)
+    stage_started: float = 0.0
     finished: float = 0.0  # time.time() of the last completed run
 
 
@@ -155,8 +156,25 @@ class Indexer:
                 self.status.running, self.status.current = False, ""
                 self.status.finished = time.time()
 
-    def _progress(self, source: str, done: int, total: int) -> None:
-        self.status.done, self.status.total, self.status.current = done, total, source
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        if stage != self.status.current:
+            self.status.stage_started = time.time()
+        self.status.done, self.status.total, self.status.current = done, total, stage
+
+
+def progress_line(status: IndexStatus, now: float | None = None) -> str:
+    """"Nhúng: 1.200/5.000 câu/đoạn · 19,5/giây · còn khoảng 3 phút": what the terminal's
+    bar says, for the page."""
+    if not status.current:
+        return "⏳ Đang lập chỉ mục…"
+    line = f"⏳ {status.current}: {status.done:,}/{max(status.total, status.done):,}".replace(",", ".")
+    elapsed = (now or time.time()) - status.stage_started
+    if status.done and elapsed > 0:
+        rate = status.done / elapsed
+        left = int((status.total - status.done) / rate) if rate else 0
+        line += f" · {rate:.1f}/giây".replace(".", ",")
+        line += f" · còn khoảng {left // 60} phút {left % 60} giây" if left >= 60 else f" · còn khoảng {left} giây"
+    return line
 
 
 def feedback_rows(settings: Settings, limit: int = 200) -> list[list]:
@@ -198,8 +216,7 @@ def build_admin(service, indexer: Indexer):
     def status_text() -> str:
         s = indexer.status
         if s.running:
-            where = f" — {esc(s.current)}" if s.current else ""
-            return f"⏳ Đang lập chỉ mục: {s.done}/{max(s.total, s.done)} tài liệu{where}"
+            return esc(progress_line(s))
         return "\n\n".join(esc(line) for line in s.message.split("\n"))
 
     def on_upload(paths):

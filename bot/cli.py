@@ -21,20 +21,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from .index import build_index
+    from .index import ProgressBar, build_index
 
     settings = _settings(args)
-    bar = tqdm(total=0, unit="tài liệu", desc="Lập chỉ mục", file=sys.stderr, disable=args.quiet)
-
-    def progress(source: str, done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.set_postfix_str(source[-40:])
-        bar.refresh()
-
-    summary = build_index(settings, rebuild=args.rebuild, progress=progress)
+    bar = ProgressBar(sys.stderr, disable=args.quiet)
+    summary = build_index(settings, rebuild=args.rebuild, progress=bar)
     bar.close()
     for line in summary.lines():
         print(line)

@@ -59,10 +59,18 @@ class Settings:
     passage_prefix: str | None = field(default_factory=lambda: os.environ.get("BOT_PASSAGE_PREFIX"))
     embedding_batch_size: int = field(default_factory=lambda: int(_env("BOT_EMBEDDING_BATCH", "16")))
     device: str = field(default_factory=lambda: _env("BOT_DEVICE", "cpu"))
+    # "onnx-int8": the model exported once to ONNX with int8 weights (1.6x the speed of
+    # fp32 PyTorch on 2 cores, same ranking; benchmarks/bench_embed.py); "torch": fp32.
+    embedding_backend: str = field(default_factory=lambda: _env("BOT_EMBEDDING_BACKEND", "onnx-int8"))
+    # Threads for the model; 0 = the runtime's choice (one per physical core).
+    embedding_threads: int = field(default_factory=lambda: int(_env("BOT_EMBEDDING_THREADS", "0")))
     # Chunks longer than this many characters are split along clauses/items/sentences.
     chunk_max_chars: int = field(default_factory=lambda: int(_env("BOT_CHUNK_MAX_CHARS", "1400")))
     max_file_mb: float = field(default_factory=lambda: float(_env("BOT_MAX_FILE_MB", "20")))
     collection: str = field(default_factory=lambda: _env("BOT_COLLECTION", "kttt"))
+    # A Chroma server (``chroma run --path … --port 8000``) shared by several app replicas,
+    # e.g. http://127.0.0.1:8000; empty = a Chroma store inside each index version folder.
+    chroma_url: str = field(default_factory=lambda: _env("BOT_CHROMA_URL", ""))
     # Optional LLM answerer: base URL of an OpenAI-compatible endpoint (empty = off, the
     # default extractive answerer needs none), e.g. http://127.0.0.1:8080/v1
     llm_url: str = field(default_factory=lambda: _env("BOT_LLM", ""))

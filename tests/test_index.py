@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.chunking import chunk_document, pieces
+from bot.chunking import chunk_document, piece_context, pieces
 from bot.documents import load_documents
 from bot.index import build_index, current_version, open_index
 
@@ -182,17 +182,6 @@ def test_rebuild_from_scratch(tmp_path, small_corpus, embeddings):
     assert open_index(settings).manifest["chunks"] == first.chunks
 
 
-def _records(version: Path) -> int:
-    db = version / "records.sqlite"
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            return conn.execute("select count(*) from upsertion_record").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
 def test_cli_offline_and_kill_9_mid_index_keeps_previous_index(tmp_path, embeddings):
     docs = tmp_path / "documents"
     docs.mkdir()
@@ -209,20 +198,21 @@ def test_cli_offline_and_kill_9_mid_index_keeps_previous_index(tmp_path, embeddi
     before = open_index(settings)
     n_before = len(before.chunks)
 
-    # 2. add the Law (≈230 chunks) and kill -9 the indexer once it has written some of them
+    # 2. add the Law (≈230 chunks, ≈1,000 sentences) and kill -9 the indexer once it has
+    #    embedded some of them (they are committed to the journal batch by batch)
     shutil.copy(FIXTURES / "luat-hop-tac-xa-2023_17-2023-qh15.txt", docs)
     proc = subprocess.Popen(cli, env=OFFLINE_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 300
-    killed_mid_index = False
+    killed_mid_embedding = False
     while time.time() < deadline and proc.poll() is None:
-        building = [p for p in index_dir.glob("v-*") if p != v1]
-        if building and _records(building[0]) > n_before:
+        if _journal_rows(index_dir) >= 256:
             proc.send_signal(signal.SIGKILL)
-            killed_mid_index = True
+            killed_mid_embedding = True
             break
         time.sleep(0.2)
     proc.wait(timeout=60)
-    assert killed_mid_index, "the indexer finished or stalled before it could be interrupted"
+    assert killed_mid_embedding, "the indexer finished or stalled before it could be interrupted"
+    kept = _journal_rows(index_dir)
 
     # the published index is still the previous one, complete and searchable
     assert current_version(index_dir) == v1
@@ -230,10 +220,27 @@ def test_cli_offline_and_kill_9_mid_index_keeps_previous_index(tmp_path, embeddi
     assert [c["id"] for c in after.chunks] == [c["id"] for c in before.chunks]
     hits = after.store(embeddings).similarity_search("Sở Tài chính bố trí kinh phí hỗ trợ hợp tác xã", k=3)
     assert hits and all(h.metadata["source"].startswith("quang-nam") for h in hits)
-    assert after.client.get_collection(settings.collection).count() == n_before
+    assert after.collection().count() == n_before
 
-    # 3. the next run completes the work and clears the half-built folder
+    # 3. the next run completes the work, embedding only what the killed run had not,
+    #    and clears the half-built folder and the journal
     summary = build_index(settings, embeddings=embeddings)
-    assert summary.documents == 2 and summary.embedded > 200
+    final = open_index(settings)
+    law = [c for c in final.chunks if c["source"].startswith("luat")]
+    texts = {f"{c['title']} | {c['section']} | {c['text']}" for c in law} | {piece_context(c, p) for c in law for p in pieces(c)}
+    assert summary.documents == 2 and len(law) > 200
+    assert summary.embedded + summary.pieces_embedded == len(texts) - kept
     assert sorted(p.name for p in index_dir.glob("v-*")) == sorted({v1.name, summary.version})
     assert json.loads((current_version(index_dir) / "manifest.json").read_text())["chunks"] == summary.chunks
+    assert _journal_rows(index_dir) == 0
+
+
+def _journal_rows(index_dir: Path) -> int:
+    total = 0
+    for db in (index_dir / "journal").glob("*.sqlite"):
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+                total += conn.execute("select count(*) from vectors").fetchone()[0]
+        except sqlite3.Error:
+            pass
+    return total
