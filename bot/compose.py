@@ -226,7 +226,7 @@ def _refusal(query: Query, found: Retrieved, reason: str, corpus: Corpus, answer
         answer.answer = (f"Nhiều văn bản có {query.reference.words()}: {'; '.join(names)}. "
                          "Bạn hỏi điều của văn bản nào? Hãy ghi tên hoặc số văn bản trong câu hỏi.")
     elif reason == "no_such_article":
-        names = [corpus.name(s) for s in instrument_sources(query.standalone, corpus.records)]
+        names = [corpus.name(s) for s in instrument_sources(query.standalone, corpus.documents)]
         answer.answer = f"Không tìm thấy {query.reference.words()} trong {', '.join(names)} (văn bản đã nạp)."
     elif reason == "instrument":
         answer.answer = (f"{', '.join(query.unknown)} không có trong các văn bản đã nạp, nên tôi không "

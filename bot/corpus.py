@@ -1,16 +1,22 @@
-"""The published index as the answer stages read it, derived once per process.
+"""The published index as the answer stages read it.
 
 Chunks and their token sets (the IDF behind coverage), each document's record (text,
 articles), where each document applies, the duties directory, the targets, and the
-accent restorer fit on the documents' own words. Stages receive this object; none of
-them reads the index folder itself.
+accent restorer fit on the documents' own words. What is costly was derived when the
+version was built (bot/index.py) and is read on first use. Stages receive this object;
+none of them reads the index folder itself.
 """
 
 from __future__ import annotations
 
+import json
+import pickle
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 
 from .index import IndexHandle
 from .questions import QUESTION_PHRASES, TermStats, places_in
@@ -20,36 +26,114 @@ _EXTRA_KEYS = ("article", "pd_code", "effective", "status", "instrument")
 _NORMATIVE_KINDS = ("luật", "bộ luật", "nghị định", "thông tư")
 
 
+class Records(Mapping):
+    """Each document's record (text, pages, articles), read from ``documents.jsonl`` the
+    first time it is needed: start-up does not parse every document's text."""
+
+    def __init__(self, version: Path, sources: list[str]):
+        self.path = version / "documents.jsonl"
+        offsets = version / "documents.offsets.json"
+        self.offsets = json.loads(offsets.read_text(encoding="utf-8")) if offsets.exists() else None
+        self.sources = sources
+        self.loaded: dict[str, dict] = {}
+        self.lock = threading.Lock()
+
+    def __getitem__(self, source: str) -> dict:
+        if source not in self.loaded:
+            with self.lock:
+                if self.offsets is None:  # a version written before offsets were kept
+                    with self.path.open(encoding="utf-8") as f:
+                        self.loaded.update((row["source"], row) for row in map(json.loads, f))
+                elif source in self.offsets:
+                    start, length = self.offsets[source]
+                    with self.path.open("rb") as f:
+                        f.seek(start)
+                        self.loaded[source] = json.loads(f.read(length))
+        if source not in self.loaded:
+            raise KeyError(source)
+        return self.loaded[source]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.sources)
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+
 @dataclass
 class Corpus:
+    """Cheap fields are read at start; the rest are derived or read on first use (and
+    :meth:`warm` reads them in the background), so start-up does not grow with the corpus."""
+
     handle: IndexHandle
     chunks: list[dict]
-    tokens: list[set[str]]  # accent-folded tokens of "title | section | text", per chunk
-    terms: TermStats
     documents: dict[str, dict]  # manifest entries: title, metadata, chunks
-    records: dict[str, dict]  # text, pages and articles of each document
     places: dict[str, set[str]]  # provinces/cities each document is about
-    directory: object  # bot.duties.Directory
-    targets: list
-    restorer: AccentRestorer
-    folded: str  # every document's text, accent-folded (is a name in the documents at all?)
     normative_loaded: bool  # a law, decree or circular is loaded
+    _tokens: dict[int, set[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, handle: IndexHandle) -> "Corpus":
-        chunks = handle.chunks
-        tokens = [set(lexical_tokens(f"{c['title']} | {c['section']} | {c['text']}", folded=True)) for c in chunks]
         documents = handle.manifest["documents"]
-        records = handle.documents()
-        texts = [d["text"] for d in records.values()]
         return cls(
-            handle=handle, chunks=chunks, tokens=tokens, terms=TermStats.from_token_sets(tokens),
-            documents=documents, records=records,
+            handle=handle, chunks=handle.chunks, documents=documents,
             places={s: set(places_in(f"{d['title']} {d.get('metadata', {}).get('place', '')}")) for s, d in documents.items()},
-            directory=handle.directory(), targets=handle.targets(), restorer=AccentRestorer(texts + [QUESTION_PHRASES]),
-            folded=" ".join(fold(canonical(re.sub(r"\s+", " ", t))) for t in texts),
             normative_loaded=any(d.get("metadata", {}).get("kind", "").lower() in _NORMATIVE_KINDS for d in documents.values()),
         )
+
+    @cached_property
+    def terms(self) -> TermStats:
+        """Document frequencies of the folded tokens: the lexical index's folded field
+        indexes exactly "title | section | text" per chunk, so its postings are the df."""
+        retriever = self.handle.lexical.retrievers["folded"]
+        indptr = retriever.scores["indptr"]
+        counts = indptr[1:] - indptr[:-1]
+        # bm25s adds an empty token past the last column; "∅" marks a chunk with no words
+        df = {token: int(counts[i]) for token, i in retriever.vocab_dict.items() if i < len(counts) and token not in ("", "∅")}
+        return TermStats(len(self.chunks), df)
+
+    def tokens(self, row: int) -> set[str]:
+        """Accent-folded tokens of one chunk's "title | section | text" (computed when asked)."""
+        if row not in self._tokens:
+            c = self.chunks[row]
+            self._tokens[row] = set(lexical_tokens(f"{c['title']} | {c['section']} | {c['text']}", folded=True))
+        return self._tokens[row]
+
+    @cached_property
+    def records(self) -> Records:
+        return Records(self.handle.version, list(self.documents))
+
+    @cached_property
+    def directory(self):
+        """The duties directory (bot.duties.Directory)."""
+        return self.handle.directory()
+
+    @cached_property
+    def targets(self) -> list:
+        return self.handle.targets()
+
+    @cached_property
+    def restorer(self) -> AccentRestorer:
+        """Fit on the documents' own words when the version was built."""
+        path = self.handle.version / "restorer.pickle"
+        if path.exists():
+            with path.open("rb") as f:
+                return pickle.load(f)
+        return AccentRestorer([r["text"] for r in self.records.values()] + [QUESTION_PHRASES])
+
+    @cached_property
+    def folded(self) -> str:
+        """Every document's text, accent-folded (is a name in the documents at all?)."""
+        path = self.handle.version / "folded.txt"
+        if path.exists():
+            return path.read_text(encoding="utf-8")
+        return " ".join(fold(canonical(re.sub(r"\s+", " ", r["text"]))) for r in self.records.values())
+
+    def warm(self) -> None:
+        """Read everything the first questions would otherwise wait for."""
+        for name in ("terms", "restorer", "folded", "directory", "targets"):
+            getattr(self, name)
+        self.handle.pieces()
 
     def name(self, source: str, fallback: str | None = None) -> str:
         """A document's short name ("Nghị định 92/2024/NĐ-CP"), else its title, else
@@ -64,7 +148,8 @@ class Corpus:
         total = sum(weights.values())
         if total <= 0:
             return 0.0
-        return sum(w for t, w in weights.items() if t in self.tokens[row]) / total
+        tokens = self.tokens(row)
+        return sum(w for t, w in weights.items() if t in tokens) / total
 
     def extra(self, chunk: dict) -> dict:
         """The article facts a citation carries: number, Pháp điển code, effective date, status."""

@@ -142,7 +142,7 @@ def decide(query, found, corpus, background) -> Decision:
     # "đăng ký kết hôn" shares "đăng ký" with the Law, but not "hôn"
     words = [t for t in terms if "_" not in t]
     key = max(words, key=corpus.terms.weight) if words else None
-    key_rows = {h.row for h in hits if key and key in corpus.tokens[h.row]}
+    key_rows = {h.row for h in hits if key and key in corpus.tokens(h.row)}
     background_top = float((background @ np.asarray(found.vector, dtype=np.float32)).max()) if len(background) else 0.0
     evidence = features(scored, key_rows, terms, not has_diacritics(query.standalone), background_top, found.dense,
                         query.english)

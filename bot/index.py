@@ -11,8 +11,11 @@ Layout of ``index/``::
     v-<id>/chunks.jsonl  every chunk in document order (the lexical index's row order)
     v-<id>/duties.jsonl  the duties directory: who must do what (bot/duties.py)
     v-<id>/targets.jsonl quantitative targets of the plans (bot/targets.py)
-    v-<id>/pieces.npz    a vector for every sentence and list item of every chunk (the
+    v-<id>/pieces/       a vector for every sentence and list item of every chunk (the
                          reranker's evidence), keyed by a hash of the embedded text
+    v-<id>/documents.jsonl, documents.offsets.json, restorer.pickle, folded.txt
+                         what the answer stages read, derived once here (bot/corpus.py)
+    journal/             vectors of a run not yet published (a killed run resumes from it)
 
 A run copies the published version into a new folder, brings it up to date there, and
 only then rewrites ``CURRENT``. A crash (even ``kill -9``) at any point leaves the
@@ -45,7 +48,7 @@ from .vietnamese import lexical_tokens
 
 CHUNKER_VERSION = "4"  # bump when chunking rules change: forces a re-chunk of every file
 CURRENT = "CURRENT"
-PIECES = "pieces.npz"
+PIECES = "pieces"  # folder: key.npy, vector.npy (float16, memory-mapped by readers), row.npy
 
 
 @dataclass
@@ -493,6 +496,7 @@ def build_index(
         from .targets import build_targets, save_targets
 
         save_targets(build_targets(documents), version / "targets.jsonl")
+        _write_derived(version, documents)
         _publish(index_dir, version)
         journal.clear()
         _collect_garbage(index_dir, {version.name} | ({published.name} if published else set()), settings)
@@ -538,10 +542,12 @@ def _old_vectors(collection, sources: list[str]) -> dict[bytes, object]:
 def _old_pieces(path: Path) -> dict[bytes, object]:
     import numpy as np
 
-    if not path.exists():
-        return {}
-    with np.load(path) as data:
-        return dict(zip(data["key"].tolist(), data["vector"]))
+    if (path / "key.npy").exists():
+        return dict(zip(np.load(path / "key.npy").tolist(), np.load(path / "vector.npy")))
+    if path.with_suffix(".npz").exists():  # a version written before pieces/ was a folder
+        with np.load(path.with_suffix(".npz")) as data:
+            return dict(zip(data["key"].tolist(), data["vector"]))
+    return {}
 
 
 def _copy_collection(client, source: str, target: str) -> None:
@@ -596,19 +602,44 @@ def _write_pieces(version: Path, rows: list[dict], vectors: dict[bytes, object])
     matrix = np.zeros((len(keys), dim), dtype=np.float16)
     for i, k in enumerate(keys):
         matrix[i] = vectors[k]
-    tmp = version / "pieces.tmp.npz"
-    with tmp.open("wb") as f:
-        np.savez(f, key=np.array(keys, dtype="S40"), vector=matrix, row=np.array(owner, dtype=np.int32))
-    tmp.replace(version / PIECES)
+    folder = version / PIECES
+    shutil.rmtree(folder, ignore_errors=True)
+    (version / "pieces.npz").unlink(missing_ok=True)
+    folder.mkdir()
+    np.save(folder / "key.npy", np.array(keys, dtype="S40"))
+    np.save(folder / "vector.npy", matrix)
+    np.save(folder / "row.npy", np.array(owner, dtype=np.int32))
 
 
 def _write_documents(version: Path, documents: list[SourceDocument]) -> None:
-    """The normalised text of every document: what citations are verified against."""
-    with (version / "documents.jsonl").open("w", encoding="utf-8") as f:
+    """The normalised text of every document (what citations are verified against), and
+    where each line starts, so a reader loads one document when it needs it."""
+    offsets = {}
+    with (version / "documents.jsonl").open("wb") as f:
         for d in documents:
-            f.write(json.dumps({"source": d.source, "title": d.title, "text": d.text, "pages": d.pages,
+            line = (json.dumps({"source": d.source, "title": d.title, "text": d.text, "pages": d.pages,
                                 "metadata": d.metadata, "units": [asdict(u) for u in d.units]},
-                               ensure_ascii=False) + "\n")
+                               ensure_ascii=False) + "\n").encode("utf-8")
+            offsets[d.source] = [f.tell(), len(line)]
+            f.write(line)
+    _write_json(version / "documents.offsets.json", offsets)
+
+
+def _write_derived(version: Path, documents: list[SourceDocument]) -> None:
+    """What the assistant would otherwise derive from every document at every start
+    (seconds at 1x, minutes at 100x): the accent restorer's counts and the corpus's
+    accent-folded text."""
+    import pickle
+    import re
+
+    from .questions import QUESTION_PHRASES
+    from .vietnamese import AccentRestorer, canonical, fold
+
+    texts = [d.text for d in documents]
+    with (version / "restorer.tmp").open("wb") as f:
+        pickle.dump(AccentRestorer(texts + [QUESTION_PHRASES]), f, protocol=pickle.HIGHEST_PROTOCOL)
+    (version / "restorer.tmp").replace(version / "restorer.pickle")
+    (version / "folded.txt").write_text(" ".join(fold(canonical(re.sub(r"\s+", " ", t))) for t in texts), encoding="utf-8")
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -622,19 +653,23 @@ class PieceVectors:
     """The vectors of :func:`_write_pieces`: ``vectors[starts[row]:starts[row + 1]]`` are
     the pieces of chunk ``row``, in the order :func:`bot.chunking.pieces` gives them."""
 
-    vectors: object  # float32 array (pieces × dim)
+    vectors: object  # float16 array (pieces × dim), memory-mapped: a question reads ~40 chunks' rows
     starts: object  # int array, one more entry than there are chunks
 
     @classmethod
     def load(cls, path: Path, chunks: int) -> "PieceVectors":
         import numpy as np
 
-        if not path.exists():  # a version built before pieces existed: no evidence, no crash
-            return cls(np.zeros((0, 1), dtype=np.float32), np.zeros(chunks + 1, dtype=np.int64))
-        with np.load(path) as data:
-            rows = data["row"]
+        if (path / "vector.npy").exists():
+            rows = np.load(path / "row.npy")
             starts = np.searchsorted(rows, np.arange(chunks + 1), side="left")
-            return cls(data["vector"].astype(np.float32), starts)
+            return cls(np.load(path / "vector.npy", mmap_mode="r"), starts)
+        if path.with_suffix(".npz").exists():  # a version written before pieces/ was a folder
+            with np.load(path.with_suffix(".npz")) as data:
+                starts = np.searchsorted(data["row"], np.arange(chunks + 1), side="left")
+                return cls(data["vector"], starts)
+        # a version built before pieces existed: no evidence, no crash
+        return cls(np.zeros((0, 1), dtype=np.float16), np.zeros(chunks + 1, dtype=np.int64))
 
     def of(self, row: int) -> slice:
         return slice(int(self.starts[row]), int(self.starts[row + 1]))

@@ -11,6 +11,7 @@ point asked, always as a span of the document's own text.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .vietnamese import canonical, fold, syllables
@@ -121,14 +122,16 @@ def cut(text: str, unit: dict, reference: Reference) -> tuple[int, int, bool]:
     return (point[0], point[1], True) if point else (clause[0], clause[1], False)
 
 
-def resolve(question: str, documents: dict[str, dict], sources: list[str] | None = None,
-            ) -> tuple[Reference | None, list[Resolved]]:
+def resolve(question: str, documents: Mapping[str, dict], sources: list[str] | None = None,
+            catalog: Mapping[str, dict] | None = None) -> tuple[Reference | None, list[Resolved]]:
     """The units a direct reference points at. More than one means the question did not
-    say which instrument and several have such an article: the caller asks back."""
+    say which instrument and several have such an article: the caller asks back.
+    ``catalog`` (titles and metadata only) names the instruments when ``documents``
+    (full records) is costly to go through."""
     reference = parse_reference(question)
     if reference is None:
         return None, []
-    named = instrument_sources(question, documents)
+    named = instrument_sources(question, catalog or documents)
     pool = [s for s in (named or documents) if not sources or s in sources]
     out = []
     for source in pool:

@@ -50,7 +50,7 @@ def rerank(hits: list[Hit], query_vector, vectors: PieceVectors) -> list[Passage
     strongest = max(h.lexical for h in hits) or 1.0
     out = []
     for rank, hit in enumerate(hits):
-        sims = vectors.vectors[vectors.of(hit.row)] @ q
+        sims = np.asarray(vectors.vectors[vectors.of(hit.row)], dtype=np.float32) @ q
         if not len(sims):
             continue
         out.append(Passage(hit.row, rank, float(sims.max()) + LEXICAL_WEIGHT * hit.lexical / strongest, sims, hit))

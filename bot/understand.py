@@ -90,7 +90,7 @@ def understand(raw: object, history: list[dict] | None, sources: list[str] | Non
     if _COMPARE.search(fold(canonical(full))) and not uncovered:
         years = _YEARS.findall(full)
         compare = (int(years[0]) if years else 2030, named)
-    reference, resolved = resolve(full, corpus.records, sources)
+    reference, resolved = resolve(full, corpus.records, sources, corpus.documents)
     definition = _DEFINITION.match(fold(canonical(full)).strip())
     term = ((definition.group(1) or definition.group(2)).strip(" ?") if definition else "")
     return Query(
@@ -104,7 +104,7 @@ def understand(raw: object, history: list[dict] | None, sources: list[str] | Non
         sources=chosen, filtered=bool(sources), named=named, uncovered=uncovered,
         unknown=[surface for surface, phrase in named_instruments(full) if _missing_instrument(surface, phrase, corpus)],
         chitchat=is_chitchat(question), duties=duties, unassigned=unassigned, compare=compare,
-        reference=reference, resolved=resolved, ref_named=bool(reference) and bool(instrument_sources(full, corpus.records)),
+        reference=reference, resolved=resolved, ref_named=bool(reference) and bool(instrument_sources(full, corpus.documents)),
         how_to=bool(_HOW_TO.search(fold(canonical(full)).lower())), wants_list=bool(_LIST_QUESTION.search(folded)),
         asks_signer=bool(_SIGNER.search(folded)), definition=term if len(term) >= 3 else "",
         parts=parts(full) if not (reference or duties or compare) else [],
@@ -133,7 +133,7 @@ def _missing_instrument(surface: str, phrase: str, corpus: Corpus) -> bool:
     name it (plans restate the targets of the resolutions they implement)."""
     kind = fold(canonical(surface)).lower()
     if kind.startswith(_NORMATIVE) and corpus.normative_loaded:
-        return not instrument_sources(surface, corpus.records)
+        return not instrument_sources(surface, corpus.documents)
     return not re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", corpus.folded)
 
 
