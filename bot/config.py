@@ -71,6 +71,8 @@ class Settings:
     # A Chroma server (``chroma run --path … --port 8000``) shared by several app replicas,
     # e.g. http://127.0.0.1:8000; empty = a Chroma store inside each index version folder.
     chroma_url: str = field(default_factory=lambda: _env("BOT_CHROMA_URL", ""))
+    # How often a running server looks for a version published by another process.
+    follow_seconds: float = field(default_factory=lambda: float(_env("BOT_FOLLOW_SECONDS", "5")))
     # Optional LLM answerer: base URL of an OpenAI-compatible endpoint (empty = off, the
     # default extractive answerer needs none), e.g. http://127.0.0.1:8080/v1
     llm_url: str = field(default_factory=lambda: _env("BOT_LLM", ""))

@@ -756,6 +756,35 @@ def open_index(settings: Settings) -> IndexHandle | None:
     return IndexHandle(version, manifest, chunks, LexicalIndex.load(version / "lexical"), client, settings, name)
 
 
+def watch_versions(settings: Settings, current: Callable[[], str | None], on_new: Callable[[IndexHandle], None],
+                   interval: float, stop=None):
+    """Follow the published version from a daemon thread: every ``interval`` seconds read
+    ``CURRENT`` (one small file on the storage the replicas share) and, when it names
+    another version than ``current()``, open that version and hand it to ``on_new``.
+    Versions are complete before they are published, so a reader switches from one whole
+    version to the next; an update made by another process (a replica's upload, a ``bot
+    index`` job) reaches every replica within ``interval``."""
+    import logging
+    import threading
+
+    stop = stop or threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                version = current_version(settings.index_dir)
+                if version is not None and version.name != current():
+                    handle = open_index(settings)
+                    if handle is not None and handle.version.name != current():
+                        on_new(handle)
+            except Exception:  # a version removed under us, a server restarting: try again later
+                logging.getLogger("bot").exception("following the index failed")
+
+    thread = threading.Thread(target=loop, name="index-follower", daemon=True)
+    thread.start()
+    return stop
+
+
 def ensure_index(settings: Settings, progress=None, out=sys.stderr) -> IndexHandle:
     """Open the index, building it first when it is missing (chat/ask do this)."""
     handle = open_index(settings)

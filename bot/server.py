@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import sys
+import threading
 
 from .config import Settings, quiet_libraries
 from .guard import Shield, loopback
@@ -52,12 +53,15 @@ def create_app(settings: Settings):
 
     from .admin import Indexer, build_admin
     from .answer import Assistant
-    from .index import ensure_index
+    from .index import ensure_index, watch_versions
     from .ui import CSS, ChatService, build_ui
 
     handle = ensure_index(settings)
     service = ChatService(settings, Assistant(settings, handle))
+    threading.Thread(target=service.assistant.corpus.warm, name="warm", daemon=True).start()
     indexer = Indexer(settings, service.assistant.embeddings, service.publish)
+    # versions published by another replica or a separate `bot index` job
+    watch_versions(settings, service.version, service.publish, settings.follow_seconds)
     # catch up with files added while the server was down (or mid-build when it was killed)
     indexer.submit("khởi động")
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)

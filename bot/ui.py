@@ -223,11 +223,22 @@ class ChatService:
         self.admission = Admission(settings.concurrency, settings.max_waiting)
         self.limit = RateLimit(settings.rate_limit)
         self._feedback_lock = threading.Lock()
+        self._publishing = threading.Lock()
         self.exports = Path(tempfile.gettempdir()) / f"tro-ly-kttt-{os.getuid()}-{os.getpid()}"
 
     def publish(self, handle) -> None:
-        """A new index version was built: answer from it from the next question on."""
-        self.assistant = Assistant(self.settings, handle, self.assistant.embeddings)
+        """A new index version was built (here or by another process): answer from it from
+        the next question on, once what the first questions need is read."""
+        with self._publishing:
+            if handle.version.name == self.version():
+                return
+            assistant = Assistant(self.settings, handle, self.assistant.embeddings)
+            assistant.corpus.warm()
+            self.assistant = assistant
+
+    def version(self) -> str:
+        """The index version answers come from."""
+        return self.assistant.handle.version.name
 
     # ---------------------------------------------------------------- chat --
 

@@ -244,3 +244,37 @@ def _journal_rows(index_dir: Path) -> int:
         except sqlite3.Error:
             pass
     return total
+
+
+def test_more_chunks_than_sqlite_allows_in_one_query(tmp_path, embeddings):
+    """Chroma reads records with one SQL statement holding a variable per record, and
+    SQLite allows 32,766: a 50,000-chunk build once failed at its very end. 40 copies of
+    an 831-article text make 33,240 chunks; their texts repeat, so the model embeds each
+    once and the test stays fast, while Chroma, the record manager and BM25 hold them all."""
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    lines = ["LUẬT THỬ NGHIỆM PHÂN TRANG", ""]
+    for i in range(1, 831):
+        lines += [f"Điều {i}. Quy định thứ {i}", f"Hợp tác xã loại {i} có ít nhất {i % 50 + 2} thành viên.", ""]
+    for n in range(40):
+        (docs / f"ban-{n:02d}.txt").write_text("\n".join(lines), encoding="utf-8")
+    settings = make_settings(tmp_path / "index", docs)
+    summary = build_index(settings, embeddings=embeddings)
+    assert summary.chunks == 40 * 831 > 32766
+    assert summary.embedded == 831  # one vector per distinct text
+    handle = open_index(settings)
+    with pytest.raises(Exception, match="too many SQL variables"):  # the limit is real
+        handle.collection().get(include=["metadatas"])
+    assert len(handle.chunks) == len(handle.lexical.chunk_ids) == handle.collection().count() == summary.chunks
+    assert handle.manifest["documents"]["ban-07.txt"]["chunks"] == 831
+
+    # a removed file's 831 chunks are deleted page by page, the rest stay
+    (docs / "ban-00.txt").unlink()
+    (docs / "ban-01.txt").write_text("\n".join(lines[:-3]), encoding="utf-8")  # one article fewer
+    second = build_index(settings, embeddings=embeddings)
+    assert second.chunks == 39 * 831 - 1 and second.embedded == 0
+    handle = open_index(settings)
+    assert handle.collection().get(where={"source": "ban-00.txt"}, include=[])["ids"] == []
+    hit = handle.collection().query(query_embeddings=[embeddings.embed_query("Hợp tác xã loại 417 có ít nhất bao nhiêu thành viên?")],
+                                    n_results=1)
+    assert "loại 417 " in hit["documents"][0][0]
