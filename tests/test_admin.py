@@ -108,3 +108,12 @@ def test_indexer_publishes_in_the_background_and_cli_remove(tmp_path, small_corp
     bad = subprocess.run([sys.executable, "-m", "bot", "remove", "../x.md"], capture_output=True, text=True,
                          env=env, timeout=600)
     assert bad.returncode == 2 and "không phải một tài liệu" in bad.stderr
+
+
+def test_progress_line_says_rate_and_time_left():
+    from bot.admin import IndexStatus, progress_line
+
+    status = IndexStatus(running=True, done=1200, total=6000, current="Nhúng", stage_started=100.0)
+    line = progress_line(status, now=160.0)  # 1,200 texts in 60 s: 20/s, 4,800 left: 4 min
+    assert line == "⏳ Nhúng: 1.200/6.000 · 20,0/giây · còn khoảng 4 phút 0 giây"
+    assert progress_line(IndexStatus(running=True)) == "⏳ Đang lập chỉ mục…"
