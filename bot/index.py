@@ -280,9 +280,11 @@ class Journal:
                                 [(k, np.asarray(v, dtype=np.float16).tobytes()) for k, v in items])
 
     def clear(self) -> None:
+        """Forget every run's vectors (this model's and any other's): the published
+        version holds what is needed now."""
         self.db.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(self.path) + suffix).unlink(missing_ok=True)
+        for path in self.path.parent.glob("*.sqlite*"):
+            path.unlink(missing_ok=True)
 
 
 class KnownVectors:
@@ -472,7 +474,18 @@ def build_index(
                     progress(WRITING, done, total)
             records = read_all(collection, ["metadatas"])
             rows = _write_chunks_and_lexical(version, records)
-            _write_pieces(version, rows, {**old_pieces, **known})
+            vectors = {**old_pieces, **known}
+            # pieces of unchanged documents missing from the old version (one built before
+            # sentence vectors existed) are embedded now
+            late = {text_key(t): t for t in (piece_context(c, p) for c in rows for p in pieces(c)) if text_key(t) not in vectors}
+            if late:
+                if embeddings is None:
+                    from .embeddings import load_embeddings
+
+                    embeddings = load_embeddings(settings)
+                vectors.update(_embed(list(late.items()), embeddings, journal, progress))
+                summary.pieces_embedded += len(late)
+            _write_pieces(version, rows, vectors)
             summary.chunks = len(records["ids"])
         finally:
             release_chroma(client)
