@@ -41,11 +41,13 @@ def test_the_clause_that_answers_is_the_best_piece(assistant):
 
 
 def test_stored_piece_vectors_match_the_model(assistant):
-    """pieces.npz holds what the model gives for each piece's context text (float16 storage)."""
+    """pieces/ holds what the model gives for each piece's context text (float16 storage;
+    int8 activations are scaled per batch, so a vector embedded among others moves a little)."""
     from bot.chunking import piece_context
 
     store = assistant.handle.pieces()
     row = next(i for i, c in enumerate(assistant.chunks) if len(pieces(c)) >= 3)
     chunk = assistant.chunks[row]
     fresh = np.asarray(assistant.embeddings.embed_documents([piece_context(chunk, p) for p in pieces(chunk)]))
-    assert np.allclose(store.vectors[store.of(row)], fresh, atol=2e-3)
+    stored = np.asarray(store.vectors[store.of(row)], dtype=np.float32)
+    assert stored.shape == fresh.shape and ((stored * fresh).sum(axis=1) > 0.995).all()
