@@ -271,7 +271,7 @@ ONNX_FILE = "model_qint8.onnx"
 # int8 weights per channel, except each layer's feed-forward down-projection: its input
 # (after GELU) has outliers that int8 activations clip. Measured on this corpus: cosine to
 # fp32 0.9992 (0.9969 with every layer quantised) at 1.5x the speed of fp32 PyTorch.
-ONNX_RECIPE = "int8-per-channel-keep-ffn-out-1"
+ONNX_RECIPE = "onnx-int8-per-channel-keep-ffn-out"  # part of the vectors' name: a new recipe re-embeds
 
 
 def _weights_stamp(folder: Path) -> str:
@@ -472,6 +472,8 @@ def _local_folder(settings: Settings) -> Path:
 
 def model_name(settings: Settings) -> str:
     """The model and backend that made a vector: vectors of two names are not comparable."""
+    if settings.embedding_backend == "onnx-int8":
+        return f"{settings.embedding_model}@{ONNX_RECIPE}"
     return settings.embedding_model if settings.embedding_backend == "torch" else \
         f"{settings.embedding_model}@{settings.embedding_backend}"
 

@@ -340,7 +340,8 @@ class LexicalIndex:
     def load(cls, folder: Path) -> "LexicalIndex":
         import bm25s
 
-        retrievers = {name: bm25s.BM25.load(str(folder / name), show_progress=False) for name in cls.FIELDS}
+        # memory-mapped: a question touches the postings of its own few tokens only
+        retrievers = {name: bm25s.BM25.load(str(folder / name), show_progress=False, mmap=True) for name in cls.FIELDS}
         return cls(retrievers, json.loads((folder / "ids.json").read_text(encoding="utf-8")))
 
     def scores(self, query: str, folded: bool):

