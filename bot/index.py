@@ -256,7 +256,7 @@ class Journal:
 
     A run killed after an hour of embedding leaves them here; the next run with the
     same model reads them back instead of embedding again. Emptied when a version is
-    published (its vectors then live in Chroma and ``pieces.npz``)."""
+    published (its vectors then live in Chroma and ``pieces/``)."""
 
     def __init__(self, path: Path):
         import sqlite3
@@ -446,11 +446,15 @@ def build_index(
                 key = text_key(text)
                 if key not in known and key not in old_pieces:
                     todo[key] = text
-            if todo and embeddings is None:
-                from .embeddings import load_embeddings
+            def model():
+                nonlocal embeddings
+                if embeddings is None:
+                    from .embeddings import load_embeddings
 
-                embeddings = load_embeddings(settings)
-            fresh = _embed(list(todo.items()), embeddings, journal, progress)
+                    embeddings = load_embeddings(settings)
+                return embeddings
+
+            fresh = _embed(list(todo.items()), model() if todo else None, journal, progress)
             known.update(fresh)
             summary.embedded = sum(1 for k in fresh if k in chunk_keys)
             summary.pieces_embedded = len(fresh) - summary.embedded
@@ -480,11 +484,7 @@ def build_index(
             # sentence vectors existed) are embedded now
             late = {text_key(t): t for t in (piece_context(c, p) for c in rows for p in pieces(c)) if text_key(t) not in vectors}
             if late:
-                if embeddings is None:
-                    from .embeddings import load_embeddings
-
-                    embeddings = load_embeddings(settings)
-                vectors.update(_embed(list(late.items()), embeddings, journal, progress))
+                vectors.update(_embed(list(late.items()), model(), journal, progress))
                 summary.pieces_embedded += len(late)
             _write_pieces(version, rows, vectors)
             summary.chunks = len(records["ids"])
