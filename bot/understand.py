@@ -138,15 +138,32 @@ def _missing_instrument(surface: str, phrase: str, corpus: Corpus) -> bool:
 
 
 def _by_number(question: str, corpus: Corpus) -> list[str]:
-    """Documents whose number the question quotes ("công văn 2651", "41-CTr/TU")."""
+    """Documents whose number the question quotes ("công văn 2651", "41-CTr/TU").
+
+    A key can match only where each of its digit runs stands as a whole digit run of the
+    question (a key never continues into a digit), so only documents whose digits the
+    question holds are tried: the cost follows the question, not the corpus."""
     c = canonical(question)
+    digits = set(re.findall(r"\d+", c))
     found = []
-    for source, doc in corpus.documents.items():
-        number = canonical(doc.get("metadata", {}).get("number", ""))
-        if not re.search(r"\d", number):
-            continue
-        head = number.split("/")[0]
-        keys = {number} | ({head} if len(re.sub(r"\D", "", head)) >= 3 or "-" in head else set())
-        if any(re.search(r"(?<![\w/])" + re.escape(k) + r"(?![\w])", c) for k in keys):
+    for source, runs, keys in _number_keys(corpus):
+        if runs <= digits and any(re.search(r"(?<![\w/])" + re.escape(k) + r"(?![\w])", c) for k in keys):
             found.append(source)
     return found
+
+
+def _number_keys(corpus: Corpus) -> list[tuple[str, set[str], set[str]]]:
+    """(source, digit runs of its number, the keys a question may quote it by), once per corpus."""
+    if corpus.number_keys is None:
+        out = []
+        for source, doc in corpus.documents.items():
+            number = canonical(doc.get("metadata", {}).get("number", ""))
+            if not re.search(r"\d", number):
+                continue
+            head = number.split("/")[0]
+            keys = {number} | ({head} if len(re.sub(r"\D", "", head)) >= 3 or "-" in head else set())
+            # a document is tried when the digits of its shortest key are all in the question
+            runs = min((set(re.findall(r"\d+", k)) for k in keys), key=len)
+            out.append((source, runs, keys))
+        corpus.number_keys = out
+    return corpus.number_keys
