@@ -134,7 +134,24 @@ def _missing_instrument(surface: str, phrase: str, corpus: Corpus) -> bool:
     kind = fold(canonical(surface)).lower()
     if kind.startswith(_NORMATIVE) and corpus.normative_loaded:
         return not instrument_sources(surface, corpus.documents)
-    return not re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", corpus.folded)
+    return not _has_words(corpus.folded, phrase)
+
+
+def _has_words(text: str, phrase: str) -> bool:
+    """``phrase`` in ``text`` as whole words — ``re.search(r"(?<!\\w)phrase(?!\\w)")``
+    without the regex, whose lookbehind makes it scan every character of the corpus's text
+    in Python's engine; ``str.find`` skips ahead in C."""
+    at = text.find(phrase)
+    while at != -1:
+        end = at + len(phrase)
+        if (at == 0 or not _word(text[at - 1])) and (end == len(text) or not _word(text[end])):
+            return True
+        at = text.find(phrase, at + 1)
+    return False
+
+
+def _word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def _by_number(question: str, corpus: Corpus) -> list[str]:
