@@ -22,7 +22,7 @@ from .questions import BadQuestion
 from .references import Resolved, instrument_sources
 from .rerank import TOP, Retrieved
 from .understand import Query
-from .vietnamese import canonical, fold, lexical_tokens
+from .vietnamese import lexical_tokens
 
 # How much an answer quotes (bot/rerank.py scores): passages within PASSAGE_MARGIN of the
 # best one, and in each the pieces within PIECE_MARGIN of its best. Chosen on the tuning
@@ -407,14 +407,11 @@ def _definition(term: str, corpus: Corpus) -> tuple[int, list[Piece]] | None:
     """The definition ("21.Tổ hợp tác là tổ chức…") of the term a "X là gì?" question asks."""
     if not term:
         return None
-    pattern = re.compile(r"^(?:\d+\.\s*)?" + re.escape(term) + r" la ")
-    for row, chunk in enumerate(corpus.chunks):
-        offset = 0
-        for line in chunk["text"].split("\n"):
-            if pattern.match(fold(canonical(line))):
-                return row, [Piece(offset, line, True)]
-            offset += len(line) + 1
-    return None
+    found = corpus.definitions.get(term)
+    if found is None:
+        return None
+    row, offset, line = found
+    return row, [Piece(offset, line, True)]
 
 
 def _render(picks: list[tuple[int, list[Piece]]], corpus: Corpus, answer: Answer, steps: bool = False) -> None:
@@ -485,7 +482,7 @@ def _duties(duties: list, corpus: Corpus, answer: Answer) -> None:
 
 def _signer(source: str, corpus: Corpus, answer: Answer) -> None:
     """Who signed: the signature lines after the distribution list of the document."""
-    row = [i for i, c in enumerate(corpus.chunks) if c["source"] == source][-1]
+    row = corpus.handle.source_rows()[source][-1]
     signature: list[Piece] = []
     offset = 0
     for line in corpus.chunks[row]["text"].split("\n"):

@@ -130,9 +130,30 @@ class Corpus:
             return path.read_text(encoding="utf-8")
         return " ".join(fold(canonical(re.sub(r"\s+", " ", r["text"]))) for r in self.records.values())
 
+    @cached_property
+    def definitions(self) -> dict[str, tuple[int, int, str]]:
+        """Where each term is defined: "X là …" lines (after an optional "21.") by their
+        accent-folded beginning — every text before a " là " of the line, so a question
+        "X là gì?" is one lookup — to (row, offset in the chunk, line); the first line in
+        document order wins."""
+        out: dict[str, tuple[int, int, str]] = {}
+        for row, chunk in enumerate(self.chunks):
+            offset = 0
+            for line in chunk["text"].split("\n"):
+                if " " in line:
+                    folded = fold(canonical(line))
+                    stripped = re.sub(r"^\d+\.\s*", "", folded)
+                    for variant in {folded, stripped}:
+                        at = variant.find(" la ")
+                        while at != -1:
+                            out.setdefault(variant[:at], (row, offset, line))
+                            at = variant.find(" la ", at + 1)
+                offset += len(line) + 1
+        return out
+
     def warm(self) -> None:
         """Read everything the first questions would otherwise wait for."""
-        for name in ("terms", "restorer", "folded", "directory", "targets"):
+        for name in ("terms", "restorer", "folded", "directory", "targets", "definitions"):
             getattr(self, name)
         self.handle.pieces()
 

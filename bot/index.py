@@ -702,6 +702,7 @@ class IndexHandle:
     _pieces: "PieceVectors | None" = None
     _collection: object = None
     _rows: "dict[str, int] | None" = None
+    _sources: "dict[str, range] | None" = None
 
     def collection(self):
         """The Chroma collection, looked up once (a lookup per question cost ~7 % of a
@@ -715,6 +716,18 @@ class IndexHandle:
         if self._rows is None:
             self._rows = {c["id"]: i for i, c in enumerate(self.chunks)}
         return self._rows
+
+    def source_rows(self) -> dict[str, range]:
+        """Source → its rows (chunks are stored grouped by document), built once."""
+        if self._sources is None:
+            out: dict[str, range] = {}
+            start = 0
+            for i in range(1, len(self.chunks) + 1):
+                if i == len(self.chunks) or self.chunks[i]["source"] != self.chunks[start]["source"]:
+                    out[self.chunks[start]["source"]] = range(start, i)
+                    start = i
+            self._sources = out
+        return self._sources
 
     def store(self, embeddings):
         return vector_store(self.client, self.name or self.settings.collection, embeddings)

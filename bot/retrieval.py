@@ -49,8 +49,11 @@ def hybrid_search(handle: IndexHandle, embeddings, query: str, k: int = 6, candi
     chunks = handle.chunks
     allowed = np.ones(len(chunks), dtype=bool)
     if sources:
-        wanted = set(sources)
-        allowed = np.array([c["source"] in wanted for c in chunks], dtype=bool)
+        allowed[:] = False
+        spans = handle.source_rows()
+        for source in set(sources):
+            if source in spans:
+                allowed[spans[source].start:spans[source].stop] = True
     row_of = handle.row_of()
     fused: dict[int, float] = {}
 
