@@ -71,7 +71,6 @@ class Corpus:
     places: dict[str, set[str]]  # provinces/cities each document is about
     normative_loaded: bool  # a law, decree or circular is loaded
     _tokens: dict[int, set[str]] = field(default_factory=dict, repr=False)
-    number_keys: list | None = field(default=None, repr=False)  # bot.understand._number_keys
 
     @classmethod
     def load(cls, handle: IndexHandle) -> "Corpus":

@@ -11,10 +11,13 @@ point asked, always as a span of the document's own text.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .vietnamese import canonical, fold, syllables
+
+T = TypeVar("T")
 
 _ARTICLE = re.compile(r"\bdieu\s+(\d+[a-z]?)\b(?!\s*[/.]\d)")
 _CLAUSE = re.compile(r"\bkhoan\s+(\d+)\b(?!\s*[/.]\d)")
@@ -77,16 +80,27 @@ class _Named:
     name: str  # the short title without its year, accent-folded ("luat hop tac xa")
 
 
-_CATALOGS: dict[int, tuple[Mapping[str, dict], list[_Named]]] = {}
+_DERIVED: dict[tuple[int, str], tuple[Mapping[str, dict], object]] = {}
+
+
+def once_per_catalog(documents: Mapping[str, dict], build: Callable[[Mapping[str, dict]], T]) -> T:
+    """``build(documents)``, computed once per catalog (an index version's documents):
+    what a question is matched against is prepared once, not at every question."""
+    key = (id(documents), build.__qualname__)
+    cached = _DERIVED.get(key)
+    if cached is not None and cached[0] is documents:
+        return cached[1]  # type: ignore[return-value]
+    value = build(documents)
+    if len(_DERIVED) > 16:
+        _DERIVED.clear()
+    _DERIVED[key] = (documents, value)
+    return value
 
 
 def _catalog(documents: Mapping[str, dict]) -> list[_Named]:
     """Per document, its number and short name, folded once: a question then costs a set
     lookup and a substring test per document, not a fold and a regex compile (a
     thousand Pháp điển instruments made that 0.1 s a question)."""
-    cached = _CATALOGS.get(id(documents))
-    if cached is not None and cached[0] is documents:
-        return cached[1]
     out = []
     for source, doc in documents.items():
         meta = doc.get("metadata", {})
@@ -95,9 +109,6 @@ def _catalog(documents: Mapping[str, dict]) -> list[_Named]:
         name = fold(canonical(short)).lower()
         out.append(_Named(source, (m.group(1).lstrip("0"), m.group(2)) if m else None, meta.get("kind", ""),
                           name if name and not _NUMBER.search(name) else ""))
-    if len(_CATALOGS) > 8:
-        _CATALOGS.clear()
-    _CATALOGS[id(documents)] = (documents, out)
     return out
 
 
@@ -109,7 +120,7 @@ def instrument_sources(question: str, documents: Mapping[str, dict]) -> list[str
     found = []
     numbers = {(m.group(1).lstrip("0"), m.group(2)) for m in _NUMBER.finditer(folded)}
     kind_numbers = {(_KIND_WORDS[k], n.lstrip("0")) for k, n in _KIND_NUMBER.findall(folded)}
-    for d in _catalog(documents):
+    for d in once_per_catalog(documents, _catalog):
         if d.number and (d.number in numbers or (d.kind, d.number[0]) in kind_numbers):
             found.append(d.source)
         elif d.name and d.name in expanded and re.search(r"(?<!\w)" + re.escape(d.name) + r"(?!\w)", expanded):

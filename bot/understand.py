@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .corpus import Corpus
 from .questions import clean_question, content_terms, is_chitchat, is_english, named_instruments, places_in, standalone
-from .references import Reference, Resolved, instrument_sources, resolve
+from .references import Reference, Resolved, instrument_sources, once_per_catalog, resolve
 from .vietnamese import canonical, expand_abbreviations, fold
 
 # Question kinds, read on the accent-folded question.
@@ -163,24 +163,22 @@ def _by_number(question: str, corpus: Corpus) -> list[str]:
     c = canonical(question)
     digits = set(re.findall(r"\d+", c))
     found = []
-    for source, runs, keys in _number_keys(corpus):
+    for source, runs, keys in once_per_catalog(corpus.documents, _number_keys):
         if runs <= digits and any(re.search(r"(?<![\w/])" + re.escape(k) + r"(?![\w])", c) for k in keys):
             found.append(source)
     return found
 
 
-def _number_keys(corpus: Corpus) -> list[tuple[str, set[str], set[str]]]:
-    """(source, digit runs of its number, the keys a question may quote it by), once per corpus."""
-    if corpus.number_keys is None:
-        out = []
-        for source, doc in corpus.documents.items():
-            number = canonical(doc.get("metadata", {}).get("number", ""))
-            if not re.search(r"\d", number):
-                continue
-            head = number.split("/")[0]
-            keys = {number} | ({head} if len(re.sub(r"\D", "", head)) >= 3 or "-" in head else set())
-            # a document is tried when the digits of its shortest key are all in the question
-            runs = min((set(re.findall(r"\d+", k)) for k in keys), key=len)
-            out.append((source, runs, keys))
-        corpus.number_keys = out
-    return corpus.number_keys
+def _number_keys(documents) -> list[tuple[str, set[str], set[str]]]:
+    """(source, digit runs of its number, the keys a question may quote it by)."""
+    out = []
+    for source, doc in documents.items():
+        number = canonical(doc.get("metadata", {}).get("number", ""))
+        if not re.search(r"\d", number):
+            continue
+        head = number.split("/")[0]
+        keys = {number} | ({head} if len(re.sub(r"\D", "", head)) >= 3 or "-" in head else set())
+        # a document is tried when the digits of its shortest key are all in the question
+        runs = min((set(re.findall(r"\d+", k)) for k in keys), key=len)
+        out.append((source, runs, keys))
+    return out
