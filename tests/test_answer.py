@@ -189,3 +189,43 @@ def test_hostile_document_is_quoted_only_when_relevant_and_only_as_text(hostile_
     for c in claim.citations:  # the fake "Điều 99" is cited under its own document, never as the Law
         if "10 triệu" in c.text:
             assert c.source == hostile and "Luật" not in c.title
+
+
+@pytest.mark.parametrize("text, phrase, found", [
+    ("luat hop tac xa 2023", "hop tac", True), ("luat hop tac xa", "hop ta", False), ("ahop tac", "hop tac", False),
+    ("hop tac", "hop tac", True), ("x hop_tac", "hop", False), ("hop tac, hop tacx", "hop tac", True),
+    ("hop tacx hop tac", "hop tac", True), ("21.hop", "hop", True), ("", "hop", False)])
+def test_whole_words_are_found_as_the_regex_would(text, phrase, found):
+    """``_has_words`` is ``re.search(r"(?<!\\w)phrase(?!\\w)")`` without scanning the
+    corpus's text in the regex engine."""
+    import re
+
+    from bot.understand import _has_words
+
+    assert _has_words(text, phrase) is found
+    assert bool(re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", text)) is found
+
+
+def test_definitions_are_indexed_by_every_beginning_before_la(assistant):
+    """"X là gì?" is one lookup: each line's accent-folded text before any " là ", with or
+    without its clause number, maps to the first line that defines it — what scanning
+    every line with the definition pattern finds."""
+    import re
+
+    from bot.vietnamese import canonical, fold
+
+    def scan(term: str):
+        pattern = re.compile(r"^(?:\d+\.\s*)?" + re.escape(term) + r" la ")
+        for row, chunk in enumerate(assistant.chunks):
+            offset = 0
+            for line in chunk["text"].split("\n"):
+                if pattern.match(fold(canonical(line))):
+                    return row, offset, line
+                offset += len(line) + 1
+        return None
+
+    definitions = assistant.corpus.definitions
+    row, offset, line = definitions["to hop tac"]
+    assert re.match(r"\d+\.\s*Tổ hợp tác là", line) and assistant.chunks[row]["text"][offset:].startswith(line)
+    for term in ("to hop tac", "hop tac xa", "lien hiep hop tac xa", "thanh vien", "von dieu le", "khong co", "dieu le"):
+        assert definitions.get(term) == scan(term), term
