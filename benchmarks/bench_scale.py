@@ -16,6 +16,8 @@ prints:
 * warm answer p50/p95 over ``--questions`` questions of the validation set, after a warm-up;
 * re-index with nothing changed, in-process, median of 3.
 
+With ``--keep DIR`` the corpora and indexes are kept in DIR; ``--reuse DIR`` then measures
+start-up and answers again on them without rebuilding (after a change to the answer path).
 Everything runs on this machine's CPU; the README quotes the output.
 """
 
@@ -40,6 +42,8 @@ from bot.chunking import chunk_document, piece_context, pieces  # noqa: E402
 from bot.config import get_settings  # noqa: E402
 from bot.documents import load_documents  # noqa: E402
 from bot.evaluation import load_set  # noqa: E402
+from bot.index import build_index, open_index  # noqa: E402
+from bot.answer import Assistant  # noqa: E402
 
 TOPICS = ROOT.parent / "shared" / "phapdien" / "topics"
 STARTUP = ("import time, sys; t = time.perf_counter(); from bot.answer import Assistant; from bot.config import get_settings; "
@@ -90,9 +94,14 @@ def main() -> None:
     parser.add_argument("--scales", default="1,10,100")
     parser.add_argument("--questions", type=int, default=40)
     parser.add_argument("--sample", type=int, default=2000)
+    parser.add_argument("--keep", help="keep corpora and indexes in this folder")
+    parser.add_argument("--reuse", help="measure start-up and answers on the indexes kept in this folder")
     args = parser.parse_args()
     settings = get_settings()
-    work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    if args.reuse:
+        return measure_again(Path(args.reuse), args.scales, args.questions, settings)
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
     base_docs, _ = load_documents(settings.documents_dir, settings.max_file_mb, settings.max_unzipped_mb)
     base = sum(len(chunk_document(d, settings.chunk_max_chars)) for d in base_docs)
     questions = [q["question"] for q in load_set("validation (independent)")
@@ -111,9 +120,6 @@ def main() -> None:
                "BOT_MODEL_CACHE": str(settings.model_cache_dir)}
         index_s, peak_mb, _ = run_child([sys.executable, "-m", "bot", "index", "--quiet"], env)
         local = settings.with_(documents_dir=folder, index_dir=index_dir)
-
-        from bot.index import open_index
-
         handle = open_index(local)
         texts = sorted({f"{c['title']} | {c['section']} | {c['text']}" for c in handle.chunks}
                        | {piece_context(c, p) for c in handle.chunks for p in pieces(c)})
@@ -123,20 +129,7 @@ def main() -> None:
         model_rate = len(sample) / (time.perf_counter() - t)
         ratio = (len(texts) / index_s) / model_rate
 
-        starts = [float(run_child([sys.executable, "-c", STARTUP], env)[2].strip()) for _ in range(3)]
-
-        from bot.answer import Assistant
-        from bot.index import build_index
-
-        assistant = Assistant(local, handle, embeddings)
-        for q in questions:
-            assistant.ask(q)
-        times = []
-        for q in questions:
-            assistant._vectors.clear()  # the question is embedded, as a new one would be
-            t = time.perf_counter()
-            assistant.ask(q)
-            times.append((time.perf_counter() - t) * 1000)
+        starts, times = startup_and_answers(local, env, handle, embeddings, questions)
         reindex = []
         for _ in range(3):
             t = time.perf_counter()
@@ -149,7 +142,40 @@ def main() -> None:
         print(json.dumps({"scale": scale, "model_texts_per_s": round(model_rate, 1), "index_texts_per_s": round(len(texts) / index_s, 1),
                           "topics": sorted(p.name for p in folder.glob("*.md") if p.name in {t.name for t in TOPICS.glob('*.md')})},
                          ensure_ascii=False), flush=True)
-    shutil.rmtree(work, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def startup_and_answers(local, env: dict, handle, embeddings, questions: list[str]) -> tuple[list[float], list[float]]:
+    """Start-up of a fresh process (3 times), then warm answer times in milliseconds."""
+    starts = [float(run_child([sys.executable, "-c", STARTUP], env)[2].strip()) for _ in range(3)]
+    assistant = Assistant(local, handle, embeddings)
+    for q in questions:  # warm-up: what a running server has read by then
+        assistant.ask(q)
+    times = []
+    for q in questions:
+        assistant._vectors.clear()  # the question is embedded, as a new one would be
+        t = time.perf_counter()
+        assistant.ask(q)
+        times.append((time.perf_counter() - t) * 1000)
+    return starts, times
+
+
+def measure_again(work: Path, scales: str, n: int, settings) -> None:
+    from bot.embeddings import load_embeddings
+
+    embeddings = load_embeddings(settings)
+    questions = [q["question"] for q in load_set("validation (independent)") if not q.get("history")][:n]
+    print("scale | chunks | start s | p50 ms | p95 ms", flush=True)
+    for scale in (int(s) for s in scales.split(",")):
+        folder, index_dir = work / f"documents-{scale}x", work / f"index-{scale}x"
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "BOT_DOCUMENTS_DIR": str(folder), "BOT_INDEX_DIR": str(index_dir),
+               "BOT_MODEL_CACHE": str(settings.model_cache_dir)}
+        local = settings.with_(documents_dir=folder, index_dir=index_dir)
+        handle = open_index(local)
+        starts, times = startup_and_answers(local, env, handle, embeddings, questions)
+        print(f"{scale}x | {len(handle.chunks)} | {statistics.median(starts):.1f} | {statistics.median(times):.0f} | "
+              f"{pct(times, 0.95):.0f}", flush=True)
 
 
 if __name__ == "__main__":
