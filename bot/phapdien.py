@@ -254,6 +254,7 @@ def instrument_documents(lines: list[str], source: str) -> list[dict]:
     for article in articles:
         groups.setdefault(article.instrument, []).append(article)
     out = []
+    used: set[str] = set()
     from .documents import clean_lines
 
     for key, items in groups.items():
@@ -273,7 +274,14 @@ def instrument_documents(lines: list[str], source: str) -> list[dict]:
             units.append({"start": start, "end": start + len(block), "label": label,
                           "number": article.number, "meta": {k: v for k, v in unit_meta.items() if v != ""}})
         text = "\n".join(parts)
-        slug = instrument.slug or "khac"
+        # two instruments may fold to one slug ("01/2016/NQ-HĐTP" and "01/2016/NQ.HĐTP" in
+        # the criminal-law topic): each needs its own id, or indexing one replaces the other
+        slug = base = instrument.slug or "khac"
+        n = 1
+        while slug in used:
+            n += 1
+            slug = f"{base}-{n}"
+        used.add(slug)
         metadata = {
             "short_title": instrument.short_title if instrument.number else instrument.title,
             "kind": instrument.kind, "number": instrument.number, "issuer": instrument.issuer,
