@@ -98,6 +98,19 @@ def copy_corpus(corpus_index, work: Path) -> Path:
     return work
 
 
+def wait_until_up(url: str, proc: subprocess.Popen, log: Path, seconds: float) -> None:
+    """Return once ``url`` answers; fail with the end of ``log`` if ``proc`` dies or time runs out."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"{proc.args[0]} did not start: " + log.read_text()[-3000:])
+            time.sleep(0.3)
+
+
 @contextmanager
 def running_app(work: Path, **env_overrides: str):
     """``python app.py`` in a subprocess on a free loopback port over ``work``'s index and
@@ -109,16 +122,8 @@ def running_app(work: Path, **env_overrides: str):
     log = (work / "app.log").open("a")
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 240
     try:
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("the app did not start: " + (work / "app.log").read_text()[-3000:])
-                time.sleep(0.5)
+        wait_until_up(url, proc, work / "app.log", 240)
         yield url
     finally:
         proc.terminate()

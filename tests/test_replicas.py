@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from bot.answer import Assistant
 from bot.index import current_version, open_index, watch_versions
 
-from .conftest import DOCUMENTS, MODEL_CACHE, ROOT, free_port, make_settings
+from .conftest import DOCUMENTS, MODEL_CACHE, ROOT, free_port, make_settings, wait_until_up
 
 NOTE = ("# Hướng dẫn của Hợp tác xã Sao Mai\n\n1. Quy mô\n\n- Hợp tác xã Sao Mai có 37 thành viên chính thức, "
         "chuyên trồng thanh long ruột đỏ ở xã Phước Lộc.\n")
@@ -33,15 +32,7 @@ def chroma_server(tmp_path_factory):
     proc = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(path / "data"),
                              "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/api/v2/heartbeat", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("chroma run did not start: " + (path / "server.log").read_text()[-2000:])
-            time.sleep(0.3)
+    wait_until_up(url + "/api/v2/heartbeat", proc, path / "server.log", 60)
     yield url
     proc.terminate()
     proc.wait(timeout=30)
