@@ -430,10 +430,6 @@ class SentenceEmbeddings(Embeddings):
         else:
             self.dimension = _dimension(model)
 
-    @property
-    def tokenizer(self):
-        return self.model.tokenizer
-
     def token_count(self, text: str) -> int:
         """Tokens the model reads for a passage (specials included)."""
         if isinstance(self.model, OnnxEncoder):
