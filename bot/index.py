@@ -203,18 +203,25 @@ def widen_search(client, name: str) -> None:
 PAGE = 5000
 
 
-def read_all(collection, include: list[str], where: dict | None = None) -> dict[str, list]:
-    """Every record of ``collection`` (matching ``where``), read page by page."""
-    out: dict[str, list] = {"ids": [], **{k: [] for k in include}}
+def pages(collection, include: list[str], where: dict | None = None) -> Iterator[dict]:
+    """The records of ``collection`` (matching ``where``), ``PAGE`` at a time."""
     offset = 0
     while True:
         page = collection.get(include=include, where=where, limit=PAGE, offset=offset)
+        yield page
+        if len(page["ids"]) < PAGE:
+            return
+        offset += PAGE
+
+
+def read_all(collection, include: list[str], where: dict | None = None) -> dict[str, list]:
+    """Every record of ``collection`` (matching ``where``), read page by page."""
+    out: dict[str, list] = {"ids": [], **{k: [] for k in include}}
+    for page in pages(collection, include, where):
         for key in out:
             values = page[key]
             out[key].extend(list(values) if values is not None else [])
-        if len(page["ids"]) < PAGE:
-            return out
-        offset += PAGE
+    return out
 
 
 def in_pages(items: list, size: int = PAGE) -> Iterator[list]:
@@ -574,14 +581,9 @@ def _copy_collection(client, source: str, target: str) -> None:
     except NotFoundError:
         return
     new = client.get_or_create_collection(target, configuration={"hnsw": HNSW})
-    offset = 0
-    while True:
-        page = old.get(include=["embeddings", "documents", "metadatas"], limit=PAGE, offset=offset)
+    for page in pages(old, ["embeddings", "documents", "metadatas"]):
         if len(page["ids"]):
             new.add(ids=page["ids"], embeddings=page["embeddings"], documents=page["documents"], metadatas=page["metadatas"])
-        if len(page["ids"]) < PAGE:
-            return
-        offset += PAGE
 
 
 def _write_chunks_and_lexical(version: Path, records: dict) -> list[dict]:
