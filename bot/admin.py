@@ -163,11 +163,11 @@ class Indexer:
 
 
 def progress_line(status: IndexStatus, now: float | None = None) -> str:
-    """"Nhúng: 1.200/5.000 câu/đoạn · 19,5/giây · còn khoảng 3 phút": what the terminal's
-    bar says, for the page."""
+    """"Đang lập chỉ mục — Nhúng: 1.200/5.000 · 19,5/giây · còn khoảng 3 phút 0 giây":
+    what the terminal's bar says, for the page."""
     if not status.current:
         return "⏳ Đang lập chỉ mục…"
-    line = f"⏳ {status.current}: {status.done:,}/{max(status.total, status.done):,}".replace(",", ".")
+    line = f"⏳ Đang lập chỉ mục — {status.current}: {status.done:,}/{max(status.total, status.done):,}".replace(",", ".")
     elapsed = (now or time.time()) - status.stage_started
     if status.done and elapsed > 0:
         rate = status.done / elapsed

@@ -115,5 +115,5 @@ def test_progress_line_says_rate_and_time_left():
 
     status = IndexStatus(running=True, done=1200, total=6000, current="Nhúng", stage_started=100.0)
     line = progress_line(status, now=160.0)  # 1,200 texts in 60 s: 20/s, 4,800 left: 4 min
-    assert line == "⏳ Nhúng: 1.200/6.000 · 20,0/giây · còn khoảng 4 phút 0 giây"
+    assert line == "⏳ Đang lập chỉ mục — Nhúng: 1.200/6.000 · 20,0/giây · còn khoảng 4 phút 0 giây"
     assert progress_line(IndexStatus(running=True)) == "⏳ Đang lập chỉ mục…"
