@@ -69,6 +69,9 @@ class Answer:
     latency_ms: dict[str, float] = field(default_factory=dict)
     mode: str = "extractive"  # extractive | reference | directory | targets | llm | extractive-fallback | abstained
     llm_dropped: int = 0  # LLM sentences removed by verification
+    # a targets comparison (bot.targets.Comparison.to_json(): the table's cells, units,
+    # citations) so a page can draw its chart: bot.targets.chart_png(answer.comparison)
+    comparison: dict | None = None
 
     def to_json(self, debug: bool = False) -> dict:
         data = {
@@ -77,7 +80,7 @@ class Answer:
                            "text": c.text, "page": c.page, "quotes": c.quotes, **_citation_extra(c)}
                           for c in self.citations],
             "standalone_question": self.standalone_question, "related": self.related, "error": self.error,
-            "mode": self.mode, "latency_ms": self.latency_ms,
+            "mode": self.mode, "latency_ms": self.latency_ms, "comparison": self.comparison,
         }
         if debug:
             data["retrieved"] = self.retrieved
@@ -443,17 +446,21 @@ def _render(picks: list[tuple[int, list[Piece]]], corpus: Corpus, answer: Answer
 
 
 def _comparison(query: Query, corpus: Corpus, answer: Answer) -> bool:
-    """Targets side by side: documents as columns, indicators as rows, each cell cited."""
-    from .targets import markdown_table
+    """Targets side by side: documents as columns, indicators as rows, each cell cited
+    (bot/targets.py: one citation per document section, so no two [n] quote one passage;
+    a document without such a target says "không đặt chỉ tiêu"). The comparison itself
+    rides on the answer, for the page's chart."""
+    from .targets import corpus_comparison
 
     year, places = query.compare
-    table, passages = markdown_table(corpus.targets, year, query.filtered and query.sources or None, places or None)
-    if not table:
+    comparison = corpus_comparison(corpus, year, query.filtered and query.sources or None, places or None)
+    if comparison.empty:
         return False
-    answer.answer = f"Theo các văn bản đã nạp, chỉ tiêu đến năm {year}:\n{table}"
-    for n, t in enumerate(passages, start=1):
-        answer.citations.append(Citation(id=n, source=t.source, title=t.title, section=t.section, text=t.passage,
-                                         start=t.start, end=t.end, quotes=[t.passage]))
+    answer.answer = f"Theo các văn bản đã nạp, chỉ tiêu đến năm {year}:\n{comparison.markdown()}"
+    for c in comparison.citations:
+        answer.citations.append(Citation(id=c.n, source=c.source, title=c.title, section=c.section, text=c.passage,
+                                         start=c.start, end=c.end, quotes=c.quotes))
+    answer.comparison = comparison.to_json()
     answer.mode = "targets"
     return True
 
@@ -461,7 +468,11 @@ def _comparison(query: Query, corpus: Corpus, answer: Answer) -> bool:
 def _duties(duties: list, corpus: Corpus, answer: Answer) -> None:
     """Every task of the agency from the directory, grouped by document and section."""
     groups: dict[tuple[str, str], list] = {}
+    seen: set[tuple[str, int]] = set()
     for d in duties:
+        if (d.source, d.start) in seen:
+            continue  # one task given to several matched agencies ("Liên minh HTX": central and provincial)
+        seen.add((d.source, d.start))
         groups.setdefault((d.source, d.section), []).append(d)
     lines = []
     for n, ((source, section), items) in enumerate(groups.items(), start=1):

@@ -44,6 +44,19 @@ def _check_login(settings: Settings):
     return check
 
 
+def add_document_view(app, service) -> None:
+    """``/van-ban``: a cited document of the current index, the passage highlighted."""
+    from fastapi.responses import HTMLResponse
+
+    from .viewer import VIEW_PATH, render_document
+
+    @app.get(VIEW_PATH, include_in_schema=False)
+    def view(nguon: str = "", tu: str | None = None, den: str | None = None) -> HTMLResponse:
+        corpus = service.assistant.corpus
+        status, page = render_document(corpus.documents, corpus.records, nguon, tu, den)
+        return HTMLResponse(page, status_code=status)
+
+
 def create_app(settings: Settings):
     """(ASGI app, chat service, indexer), the index built first if missing; returned,
     not run, so a deployment's own ASGI server can serve the app."""
@@ -54,7 +67,8 @@ def create_app(settings: Settings):
     from .admin import Indexer, build_admin
     from .answer import Assistant
     from .index import ensure_index, watch_versions
-    from .ui import CSS, ChatService, build_ui
+    from .chrome import VietnamesePage
+    from .ui import ChatService, build_ui, theme
 
     handle = ensure_index(settings)
     service = ChatService(settings, Assistant(settings, handle))
@@ -65,7 +79,9 @@ def create_app(settings: Settings):
     # catch up with files added while the server was down (or mid-build when it was killed)
     indexer.submit("khởi động")
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    common = dict(show_error=False, footer_links=[], run_history=False, ssr_mode=False, css=CSS)
+    add_document_view(app, service)
+    common = dict(show_error=False, footer_links=[], run_history=False, ssr_mode=False,
+                  theme=theme())
     with_admin = admin_enabled(settings)
     if with_admin:
         admin = build_admin(service, indexer)
@@ -80,7 +96,7 @@ def create_app(settings: Settings):
     public.queue(default_concurrency_limit=settings.concurrency, max_size=4 * settings.max_waiting + 256)
     gr.mount_gradio_app(app, public, "/", max_file_size="1kb", **common)
     events = {"": set(public.fns)} | ({ADMIN_PATH: set(admin.fns)} if with_admin else {})
-    return Shield(app, max_body=settings.max_request_kb * 1024, admin_prefix=ADMIN_PATH if with_admin else None,
+    return Shield(VietnamesePage(app), max_body=settings.max_request_kb * 1024, admin_prefix=ADMIN_PATH if with_admin else None,
                   admin_uploads=with_admin and settings.allow_upload, events=events), service, indexer
 
 

@@ -2,9 +2,11 @@
 
 Everything shown that comes from a document or a question is escaped (HTML and the
 Markdown the chat renders), so a passage or a question can never become live markup.
-Answers stream; each [n] shows its source on hover, and every cited passage is one click
-away under the answer (document, issuer, date, heading path, the quoted sentences
-highlighted) and in the sources panel. Refusals look different from answers.
+Answers stream; each [n] is a link that opens its source under the answer (tap, click or
+keyboard), every cited passage is shown there (document, issuer, date, heading path, the
+quoted sentences highlighted) with a link to the whole document, and on a desktop also in
+the side panel. Refusals look different from answers. Page-wide chrome (theme, styles,
+Vietnamese labels, the page script) is in :mod:`bot.chrome`.
 """
 
 
@@ -20,8 +22,10 @@ import time
 from pathlib import Path
 
 from .answer import Answer, Assistant, legal_facts
+from .chrome import SITE_DESCRIPTION, SITE_TITLE
 from .config import Settings, quiet_libraries
 from .guard import BUSY, FAILED, Admission, RateLimit, clean_text, csv_cell, too_fast
+from .viewer import view_url
 
 log = logging.getLogger("bot")
 
@@ -44,17 +48,6 @@ EXAMPLES = {
 }
 UI_MAX_QUESTION = 2000
 
-CSS = """
-.tl-abstain {border-left: 4px solid #d97706; background: #fffbeb; color: #78350f; padding: 8px 12px; border-radius: 6px;}
-.tl-ref {color: #1d4ed8; font-weight: 600; cursor: help;}
-.tl-source {margin-top: 6px; border: 1px solid #e5e7eb; border-radius: 6px; padding: 4px 8px;}
-.tl-source summary {cursor: pointer; font-weight: 600; font-size: 0.9em;}
-.tl-passage {white-space: pre-line; font-size: 0.92em; margin: 6px 0 0 0; padding-left: 8px; border-left: 3px solid #cbd5e1;}
-.tl-passage mark {background: #fde68a;}
-.tl-meta {color: #6b7280; font-size: 0.85em;}
-.tl-table {border-collapse: collapse; font-size: 0.9em;}
-.tl-table th, .tl-table td {border: 1px solid #e5e7eb; padding: 4px 8px; text-align: left;}
-"""
 
 # Characters the chat's Markdown renderer would interpret: written as entities instead.
 _MD_SPECIAL = {"*": "&#42;", "_": "&#95;", "`": "&#96;", "[": "&#91;", "]": "&#93;", "#": "&#35;",
@@ -94,13 +87,21 @@ def _highlight(passage: str, quotes: list[str]) -> str:
     return "".join(out)
 
 
+def known(value: object) -> bool:
+    """A metadata value worth showing: the catalogue writes "không ghi trong văn bản" for
+    a fact the document does not state."""
+    return isinstance(value, str) and bool(value.strip()) and "không ghi" not in value
+
+
 def _meta(assistant: Assistant, source: str) -> str:
     meta = assistant.documents.get(source, {}).get("metadata", {})
     parts = [meta.get("issuer"), meta.get("number"), meta.get("date")]
-    return " · ".join(esc(p) for p in parts if p)
+    return " · ".join(esc(p) for p in parts if known(p))
 
 
-def render_sources(answer: Answer, assistant: Assistant, turn: int, open_: bool = False) -> str:
+def render_sources(answer: Answer, assistant: Assistant, turn: int, open_: bool = False, prefix: str = "nguon") -> str:
+    """Each cited passage as a disclosure: title and heading path, the document's facts,
+    the passage with the quoted sentences marked, and a link to the whole document."""
     blocks = []
     for c in answer.citations:
         where = f" — {esc(c.section)}" if c.section else ""
@@ -108,34 +109,34 @@ def render_sources(answer: Answer, assistant: Assistant, turn: int, open_: bool 
         legal = [esc(x) for x in legal_facts(c)]
         status = f'<div class="tl-meta tl-status">Lưu ý: điều này {esc(c.extra["status"])}</div>' \
             if c.extra.get("status") else ""
-        file = c.source.split("#", 1)[0]
+        link = (f'<a class="tl-open" href="{attr(view_url(c.source, c.start, c.end))}" target="_blank" '
+                f'rel="noopener">Mở toàn văn, đến đoạn này</a>')
         blocks.append(
-            f'<details class="tl-source" id="nguon-{turn}-{c.id}"{" open" if open_ else ""}>'
+            f'<details class="tl-source" id="{prefix}-{turn}-{c.id}"{" open" if open_ else ""}>'
             f"<summary>Nguồn [{c.id}]: {esc(c.title)}{where}</summary>"
-            f'<div class="tl-meta">{" · ".join(x for x in (_meta(assistant, c.source), *legal, page, "tệp " + esc(file)) if x)}'
+            f'<div class="tl-meta">{" · ".join(x for x in (_meta(assistant, c.source), *legal, page) if x)}'
             "</div>"
-            f'{status}<div class="tl-passage">{_highlight(c.text, c.quotes)}</div></details>'
+            f'{status}<div class="tl-passage">{_highlight(c.text, c.quotes)}</div><p class="tl-meta">{link}</p></details>'
         )
     return "".join(blocks)
 
 
-def _lines_html(text: str, tooltips: dict[int, str]) -> str:
-    """Answer text → HTML: lead-ins as paragraphs, items as a list, [n] with a hover title."""
+def _lines_html(text: str, tooltips: dict[int, str], turn: int = 0) -> str:
+    """Answer text → HTML: lead-ins as paragraphs, items as a list, tables as tables; each
+    [n] a link to its source under the answer (the page's script opens it), titled."""
 
     def refs(escaped: str) -> str:
-        # only markers of this answer's citations become chips; any other stays plain text
+        # only markers of this answer's citations become links; any other stays plain text
         return re.sub(r"&#91;(\d+)&#93;", lambda m: (
-            f'<span class="tl-ref" title="{tooltips[int(m.group(1))]}">[{m.group(1)}]</span>'
+            f'<a class="tl-ref" href="#nguon-{turn}-{m.group(1)}" title="{tooltips[int(m.group(1))]}" '
+            f'aria-label="Nguồn {m.group(1)}: {tooltips[int(m.group(1))]}">[{m.group(1)}]</a>'
             if int(m.group(1)) in tooltips else m.group(0)), escaped)
 
     out, items, rows = [], [], []
 
     def flush_table() -> None:
         if rows:
-            cells = [[c.strip() for c in r.strip().strip("|").split("|")] for r in rows if not set(r) <= set("|-: ")]
-            head = "".join(f"<th>{esc(c)}</th>" for c in cells[0])
-            body = "".join("<tr>" + "".join(f"<td>{refs(esc(c))}</td>" for c in r) + "</tr>" for r in cells[1:])
-            out.append(f'<table class="tl-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+            out.append(_table_html(rows, refs))
             rows.clear()
 
     for line in text.split("\n"):
@@ -158,17 +159,46 @@ def _lines_html(text: str, tooltips: dict[int, str]) -> str:
     return "".join(out)
 
 
-def render_answer(answer: Answer, assistant: Assistant, turn: int) -> str:
-    """The final assistant message: answer (or refusal) and its sources, one click away."""
+def _table_html(lines: list[str], refs=lambda escaped: escaped) -> str:
+    """Markdown table lines → an HTML table (scrolls sideways if wider than the screen)."""
+    cells = [[c.strip() for c in r.strip().strip("|").split("|")] for r in lines if not set(r) <= set("|-: ")]
+    head = "".join(f'<th scope="col">{esc(c)}</th>' for c in cells[0])
+    body = "".join("<tr>" + "".join(f"<td>{refs(esc(c))}</td>" for c in r) + "</tr>" for r in cells[1:])
+    return f'<div class="tl-wide"><table class="tl-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def render_answer(answer: Answer, assistant: Assistant, turn: int, chart: str = "") -> str:
+    """The final assistant message: answer (or refusal), a comparison's chart (``chart``,
+    made by :func:`chart_html`), and its sources, one tap away."""
     if answer.abstained:
         related = ""
         if answer.related:
             items = "".join(f"<li>{esc(r['title'])} — {esc(r['section'] or 'phần mở đầu')}</li>" for r in answer.related)
             related = f'<p class="tl-meta">Đoạn gần nhất (không đủ căn cứ để trả lời):</p><ul>{items}</ul>'
-        return f'<div class="tl-abstain">⚠️ {esc(answer.answer)}{related}</div>'
+        return f'<div class="tl-abstain tl-answer" data-turn="{turn}">⚠️ {esc(answer.answer)}{related}</div>'
     tooltips = {c.id: attr(f"{c.title} — {c.section}"[:300]) for c in answer.citations}
     note = f'<p class="tl-meta">{esc(answer.error)}</p>' if answer.error else ""
-    return f"<div>{_lines_html(answer.answer, tooltips)}{note}{render_sources(answer, assistant, turn)}</div>"
+    return (f'<div class="tl-answer" data-turn="{turn}">{_lines_html(answer.answer, tooltips, turn)}{note}'
+            f"{chart}{render_sources(answer, assistant, turn)}</div>")
+
+
+def chart_html(comparison: dict | None) -> str:
+    """A comparison's chart as an image under the answer (its values are the table's cells,
+    each bar labelled with the table's [n]); nothing when there is nothing to plot."""
+    import base64
+
+    from .targets import chart_png
+
+    if not comparison:
+        return ""
+    try:
+        png = chart_png(comparison)
+    except ValueError:
+        return ""
+    year = comparison.get("year", "")
+    alt = attr(f"Biểu đồ so sánh chỉ tiêu đến năm {year} giữa các văn bản; số liệu như trong bảng trên.")
+    return (f'<div class="tl-chart"><img src="data:image/png;base64,{base64.b64encode(png).decode()}" '
+            f'alt="{alt}"></div>')
 
 
 def render_partial(text: str) -> str:
@@ -180,6 +210,7 @@ CONTEXT_TURNS = 3  # earlier questions read to resolve a follow-up
 # Gradio's copies of exported files (CSV, briefings) are deleted an hour after they were made.
 CACHE_PURGE = (600, 3600)
 EMPTY_PANEL = '<p class="tl-meta">Nguồn của câu trả lời sẽ hiện ở đây.</p>'
+EMPTY_QUESTION = "Bạn chưa nhập câu hỏi. Hãy gõ câu hỏi vào ô bên dưới (hoặc chọn một câu hỏi mẫu) rồi bấm Gửi."
 
 
 def _notice(text: str) -> str:
@@ -257,6 +288,11 @@ class ChatService:
         if question is None:
             question = message  # not text: the assistant answers that a question must be text
         shown = question if isinstance(question, str) else "…"
+        if isinstance(question, str) and not question.strip():
+            # nothing to send: say so, and add nothing to the conversation
+            history, turns = _append(history, turns, {"role": "assistant", "content": _notice(EMPTY_QUESTION)})
+            yield history, gr_skip(), question, turns
+            return
         wait = self.limit.wait_for(client)
         if wait or not self.admission.try_enter():
             history, turns = _append(history, turns, {"role": "user", "content": esc(shown[:300])},
@@ -303,11 +339,15 @@ class ChatService:
             else:
                 final = done
         assert final is not None
-        history[-1]["content"] = render_answer(final, assistant, turn)
+        # drawing a chart takes a moment: off the event loop
+        chart = await anyio.to_thread.run_sync(chart_html, final.comparison) if final.comparison else ""
+        history[-1]["content"] = render_answer(final, assistant, turn, chart)
         turns = list(turns) + [{"index": len(history) - 1, "turn": turn, "answer": final.to_json()}]
-        panel = render_sources(final, assistant, turn, open_=True) if final.citations else (
+        panel = render_sources(final, assistant, turn, open_=True, prefix="ben") if final.citations else (
             '<p class="tl-meta">Không có nguồn: câu hỏi này không được trả lời từ văn bản.</p>')
-        yield history, panel, "", turns
+        # a question refused for what it is (too long, not text…) stays in the box to edit
+        keep = question if final.error and isinstance(question, str) else ""
+        yield history, panel, keep, turns
 
     # ------------------------------------------------------------ feedback --
 
@@ -372,63 +412,149 @@ class ChatService:
                 pass
         return Path(tempfile.mkdtemp(prefix=prefix, dir=self.exports)) / f"{prefix.rstrip('-')}{suffix}"
 
-    def duties(self, query: object, sources: object, client: str = "") -> tuple[str, list[list], str | None]:
-        """Status line, table rows and a CSV file for the agency asked about."""
-        import csv
-
+    def duties(self, query: object, sources: object, client: str = "") -> tuple[str, list, list[list]]:
+        """Status line, the duties found (records) and their table rows, for the agency asked
+        about; with no result, the status suggests the nearest agencies of the register."""
         query = clean_text(query, 300)
         if query is None:
-            return "Tên cơ quan phải là văn bản.", [], None
-        query = query.replace(" — ", " ").strip()
+            return "Tên cơ quan phải là văn bản.", [], []
+        query = re.sub(r"\s+\(\d+ nhiệm vụ\)$", "", query.replace(" — ", " ")).strip()
         if not query:
-            return "Chọn hoặc gõ tên cơ quan.", [], None
+            return "Chọn hoặc gõ tên cơ quan.", [], []
         wait = self.limit.wait_for(client) if client else 0
         if wait:
-            return too_fast(wait), [], None
-        matches, duties = self.assistant.directory.find(query, _sources(sources))
+            return too_fast(wait), [], []
+        directory = self.assistant.directory
+        _, duties = directory.find(query, _sources(sources))
         if not duties:
-            return f"Các văn bản hiện có không giao nhiệm vụ nào cho «{esc(query)}».", [], None
-        rows = [[d.agency, d.place, d.role, d.task, d.deadline or "", d.title, d.section] for d in duties]
-        path = self.export_file("nhiem-vu-", ".csv")
-        with path.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(self.DUTY_HEADERS + ["Tệp"])
-            for d, row in zip(duties, rows):
-                writer.writerow([csv_cell(v) for v in row + [d.source]])
+            near = directory.suggest(query) if hasattr(directory, "suggest") else []
+            hint = (" Có thể bạn muốn tìm: " + "; ".join(f"«{esc(n)}»" for n in near) + ".") if near else ""
+            return f"Các văn bản hiện có không giao nhiệm vụ nào cho «{esc(query)}».{hint}", [], []
+        rows = [[getattr(d, "canonical", "") or d.agency, d.place, d.role, d.task,
+                 " · ".join(x for x in (d.deadline, getattr(d, "frequency", None)) if x), d.title, d.section]
+                for d in duties]
         docs = len({d.source for d in duties})
-        return f"{len(duties)} nhiệm vụ trong {docs} văn bản.", rows, str(path)
+        return f"{len(duties)} nhiệm vụ trong {docs} văn bản.", duties, rows
+
+    def duties_view(self, query: object, sources: object, client: str = "") -> tuple[str, str, str | None, str | None]:
+        """What the duties tab shows: status, a table (cards on a phone) with each task's
+        document linked at the cited passage, and CSV and Excel files when there is a result."""
+        status, duties, rows = self.duties(query, sources, client)
+        if not duties:
+            return status, "", None, None
+        headers = ["Cơ quan", "Địa bàn", "Vai trò", "Nhiệm vụ (nguyên văn)", "Thời hạn", "Văn bản"]
+        shown = [[r[0], r[1], r[2], r[3], r[4], f"{r[5]} — {r[6]}" if r[6] else r[5]] for r in rows]
+        links = [view_url(d.source, d.start, d.end) for d in duties]
+        table = records_html(headers, shown, links)
+        exported = [row + [d.source] for d, row in zip(duties, rows)]
+        return status, table, self.export_table("nhiem-vu", self.DUTY_HEADERS + ["Tệp"], exported, ".csv"), \
+            self.export_table("nhiem-vu", self.DUTY_HEADERS + ["Tệp"], exported, ".xlsx")
+
+    def export_table(self, stem: str, headers: list[str], rows: list[list], suffix: str) -> str:
+        """The rows as a CSV (UTF-8 with BOM, for Excel) or an .xlsx file; every cell
+        neutralised against formula injection."""
+        path = self.export_file(stem + "-", suffix)
+        cells = [[csv_cell(str(v)) for v in row] for row in rows]
+        if suffix == ".xlsx":
+            from openpyxl import Workbook
+
+            book = Workbook()
+            sheet = book.active
+            sheet.title = stem[:31]
+            sheet.append(headers)
+            for row in cells:
+                sheet.append(row)
+            book.save(path)
+        else:
+            import csv
+
+            with path.open("w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(headers)
+                writer.writerows(cells)
+        return str(path)
 
     # ------------------------------------------------------------ briefing --
 
-    def brief(self, topic: object, sources: object, client: str = "") -> tuple[str, str | None, str | None]:
-        """Markdown preview (escaped) and the .md / .docx files of a briefing."""
+    def brief(self, topic: object, sources: object, client: str = "") -> tuple[str, dict[str, str]]:
+        """Preview (escaped) and the briefing's files by extension (.docx, .pptx, .md),
+        named after the topic."""
         from .briefing import build_briefing
 
         topic = clean_text(topic, UI_MAX_QUESTION)
         if topic is None:
-            return _notice("Chủ đề phải là văn bản."), None, None
+            return _notice("Chủ đề phải là văn bản."), {}
+        if not topic.strip():
+            return _notice("Hãy nhập chủ đề của tài liệu tập huấn."), {}
         wait = self.limit.wait_for(client) if client else 0
         if wait:
-            return _notice(too_fast(wait)), None, None
+            return _notice(too_fast(wait)), {}
         briefing = build_briefing(self.assistant, topic, _sources(sources))
         text = briefing.markdown()
         if not briefing.covered:
-            return _notice(briefing.message), None, None
-        md = self.export_file("tai-lieu-tap-huan-", ".md")
-        docx_path = md.with_suffix(".docx")
-        md.write_text(text, encoding="utf-8")
-        docx_path.write_bytes(briefing.docx())
-        return _briefing_html(text), str(md), str(docx_path)
+            return _notice(briefing.message), {}
+        folder = self.export_file("tai-lieu-", "").parent
+        files = {}
+        for suffix, make in ((".md", lambda: text.encode("utf-8")), (".docx", briefing.docx), (".pptx", briefing.pptx)):
+            path = folder / briefing.filename(suffix.lstrip("."))
+            path.write_bytes(make())
+            files[suffix] = str(path)
+        return _briefing_html(text), files
+
+    # ------------------------------------------------------------- targets --
+
+    def target_years(self) -> list[int]:
+        from .targets import available
+
+        return sorted(available(self.assistant.corpus.targets))
+
+    def target_indicators(self, year: object) -> list[str]:
+        from .targets import available
+
+        return available(self.assistant.corpus.targets).get(year if isinstance(year, int) else -1, [])
+
+    def targets_view(self, year: object, indicators: object, sources: object,
+                     client: str = "") -> tuple[str, str | None, str | None]:
+        """The targets compared for one year: a table (one [n] per document section, linked
+        below to the cited passage; "không đặt chỉ tiêu" where a document sets none) and
+        the same cells as a chart, as an image and a PNG file."""
+        from .targets import chart_png, corpus_comparison
+
+        if isinstance(year, str) and year.isdigit():
+            year = int(year)
+        if not isinstance(year, int) or isinstance(year, bool):
+            return _notice("Chọn năm của chỉ tiêu."), None, None
+        wait = self.limit.wait_for(client) if client else 0
+        if wait:
+            return _notice(too_fast(wait)), None, None
+        chosen = [i for i in indicators if isinstance(i, str)] if isinstance(indicators, list) else []
+        comparison = corpus_comparison(self.assistant.corpus, year, _sources(sources), None, chosen or None)
+        if comparison.empty:
+            return _notice(f"Các văn bản hiện có không đặt chỉ tiêu nào đến năm {year}."), None, None
+        table = records_html(comparison.header(), comparison.rows())
+        cited = "".join(
+            f'<li>[{c.n}] <a class="tl-open" href="{attr(view_url(c.source, c.start, c.end))}" target="_blank" '
+            f'rel="noopener">{esc(c.title)}{" — " + esc(c.section) if c.section else ""}</a></li>'
+            for c in comparison.citations)
+        path = self.export_file(f"chi-tieu-{year}-", ".png")
+        try:
+            path.write_bytes(chart_png(comparison))
+        except ValueError:  # nothing numeric to draw
+            return f"<div>{table}<p class=\"tl-meta\">Nguồn:</p><ul>{cited}</ul></div>", None, None
+        return f"<div>{table}<p class=\"tl-meta\">Nguồn:</p><ul>{cited}</ul></div>", str(path), str(path)
 
     # ----------------------------------------------------------- documents --
 
-    def documents_table(self) -> list[list]:
-        rows = []
+    def documents_html(self) -> str:
+        """The documents the assistant answers from, each linked to its whole text."""
+        rows, links = [], []
         for source, d in self.assistant.documents.items():
-            m = d.get("metadata", {})
+            m = {k: v for k, v in d.get("metadata", {}).items() if known(v)}
             date = m.get("date", "") + (f" (hiệu lực {m['effective']})" if m.get("effective") else "")
-            rows.append([d["title"], m.get("issuer", ""), m.get("number", ""), date, d["chunks"], source])
-        return rows
+            rows.append([d["title"], m.get("issuer", ""), m.get("number", ""), date, str(d["chunks"]), source])
+            links.append(view_url(source))
+        return records_html(["Văn bản", "Cơ quan ban hành", "Số", "Ngày", "Số đoạn", "Tệp"], rows, links,
+                            caption=f"{len(rows)} văn bản", link_col=0)
 
     def choices(self) -> list[tuple[str, str]]:
         return [(d.get("metadata", {}).get("short_title") or d["title"], s) for s, d in self.assistant.documents.items()]
@@ -441,23 +567,32 @@ def gr_skip():
 
 
 def _briefing_html(markdown: str) -> str:
-    """The briefing's Markdown shown safely: headings and bullets, everything else escaped."""
-    out, items = [], []
+    """The briefing's Markdown shown safely: headings, bullets and tables, everything else escaped."""
+    out, items, rows = [], [], []
+
+    def flush() -> None:
+        if items:
+            out.append("<ul>" + "".join(items) + "</ul>")
+            items.clear()
+        if rows:
+            out.append(_table_html(rows))
+            rows.clear()
+
     for line in markdown.split("\n"):
+        if line.startswith("|"):
+            rows.append(line)
+            continue
         if line.startswith("- ") or re.match(r"^\[\d+\] ", line):
             items.append(f"<li>{esc(line[2:] if line.startswith('- ') else line)}</li>")
             continue
-        if items:
-            out.append("<ul>" + "".join(items) + "</ul>")
-            items = []
+        flush()
         m = re.match(r"^(#{1,3}) (.*)$", line)
         if m:
             level = len(m.group(1)) + 2
             out.append(f"<h{level}>{esc(m.group(2))}</h{level}>")
         elif line.strip():
             out.append(f"<p>{esc(line)}</p>")
-    if items:
-        out.append("<ul>" + "".join(items) + "</ul>")
+    flush()
     return "<div>" + "".join(out) + "</div>"
 
 
@@ -472,98 +607,178 @@ def _plain(content) -> str:
     return str(content)
 
 
+def records_html(headers: list[str], rows: list[list[str]], links: list[str | None] | None = None,
+                 caption: str = "", link_col: int = -1) -> str:
+    """Rows as a table that is columns on a desktop and cards on a phone (each cell labelled
+    with its column by CSS); cells are escaped; ``links`` (one per row) make column
+    ``link_col`` a link to the document view."""
+    link_col %= len(headers)
+    head = "".join(f'<th scope="col">{esc(h)}</th>' for h in headers)
+    body = []
+    for i, row in enumerate(rows):
+        cells = []
+        for j, (h, value) in enumerate(zip(headers, row)):
+            text = esc(str(value))
+            if links and links[i] and j == link_col:
+                text = f'<a class="tl-open" href="{attr(links[i])}" target="_blank" rel="noopener">{text}</a>'
+            cells.append(f'<td data-label="{attr(h)}">{text}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption class=\"tl-meta\">{esc(caption)}</caption>" if caption else ""
+    return (f'<div class="tl-wide"><table class="tl-table tl-records">{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
+
+
+def theme():
+    """Gradio's default theme with AA-contrast colours and system fonts (nothing fetched)."""
+    import gradio as gr
+
+    system = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "Arial", "sans-serif"]
+    return gr.themes.Default(primary_hue="blue", neutral_hue="slate", font=system,
+                             font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"]).set(
+        button_primary_background_fill="#1d4ed8", button_primary_background_fill_hover="#1e40af",
+        button_primary_text_color="#ffffff", button_primary_border_color="#1d4ed8",
+        color_accent="#1d4ed8", color_accent_soft="#dbeafe", link_text_color="#1d4ed8",
+        body_text_color_subdued="#4b5563", block_info_text_color="#374151", block_label_text_color="#374151",
+        input_placeholder_color="#4b5563",
+    )
+
+
 def build_ui(service: ChatService):
-    """The page: chat with sources and feedback, and a documents tab."""
+    """The page: five tabs, one per task — ask (everyone), duties (officials), targets and
+    briefings (trainers), the documents. Phone first: see :mod:`bot.chrome`."""
     quiet_libraries()
     import gradio as gr
 
-    with gr.Blocks(title="Trợ lý chính sách kinh tế tập thể", delete_cache=CACHE_PURGE) as demo:
-        gr.Markdown("## Trợ lý chính sách kinh tế tập thể\nHỏi về hợp tác xã, kinh tế tập thể: câu trả lời chỉ lấy "
-                    "từ các văn bản đã nạp, mỗi ý kèm trích dẫn [n] — bấm vào *Nguồn* để xem nguyên văn.")
+    with gr.Blocks(title=SITE_TITLE, delete_cache=CACHE_PURGE) as demo:
+        gr.Markdown(f'<div class="tl-intro"><h1>{SITE_TITLE}</h1><p>{SITE_DESCRIPTION} Bấm vào [1], [2]… '
+                    "để xem nguyên văn.</p></div>", sanitize_html=True)
         turns = gr.State([])  # the session's answers (for feedback), on the server
         chat_log = gr.State([])  # the session's chat, on the server: the page's copy is display only
-        with gr.Tab("Hỏi đáp"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(label="Hội thoại", height=520, sanitize_html=True, render_markdown=True,
-                                         feedback_options=["Like", "Dislike"], elem_id="chat")
+        with gr.Tab("Hỏi đáp", elem_id="tab-hoi-dap"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    chatbot = gr.Chatbot(label="Cuộc hội thoại", show_label=False, height="70vh", autoscroll=False,
+                                         sanitize_html=True, render_markdown=True, buttons=["copy"],
+                                         feedback_options=["Like", "Dislike"], elem_id="chat",
+                                         placeholder="Câu trả lời và nguồn trích dẫn sẽ hiện ở đây.")
+                    box = gr.Textbox(label="Câu hỏi của bạn", show_label=False, max_length=UI_MAX_QUESTION,
+                                     placeholder="Nhập câu hỏi, ví dụ: Hồ sơ thành lập hợp tác xã gồm những gì?",
+                                     lines=2, max_lines=6, elem_id="question")
+                    gr.Markdown(f"0/{UI_MAX_QUESTION} ký tự", elem_id="question-count")
                     with gr.Row():
-                        box = gr.Textbox(placeholder="Nhập câu hỏi, ví dụ: Hồ sơ thành lập hợp tác xã gồm những gì?",
-                                         show_label=False, scale=5, max_lines=6, elem_id="question")
-                        send = gr.Button("Gửi", variant="primary", scale=1, elem_id="send")
-                    with gr.Row():
+                        send = gr.Button("Gửi câu hỏi", variant="primary", elem_id="send", min_width=120)
+                        clear = gr.Button("Cuộc hội thoại mới", elem_id="new-chat", min_width=120)
+                    with gr.Accordion("Câu hỏi mẫu", open=True):
+                        examples = []
+                        for group, questions in EXAMPLES.items():
+                            gr.Markdown(f"**{group}**")
+                            for q in questions:
+                                examples.append((gr.Button(q, size="sm", elem_classes=["tl-examples"]), q))
+                    with gr.Accordion("Chỉ tìm trong một số văn bản", open=False):
                         doc_filter = gr.Dropdown(choices=service.choices(), value=[], multiselect=True,
-                                                 label="Chỉ tìm trong văn bản (để trống: tất cả)", scale=4)
-                        clear = gr.Button("Cuộc hội thoại mới", scale=1)
-                    for group, questions in EXAMPLES.items():
-                        gr.Examples(examples=[[q] for q in questions], inputs=[box], label=f"Ví dụ — {group}")
-                with gr.Column(scale=2):
-                    gr.Markdown("### Nguồn trích dẫn")
+                                                 label="Văn bản (để trống: tất cả)")
+                    with gr.Accordion("Góp ý về câu trả lời", open=False):
+                        comment = gr.Textbox(label="Góp ý (không bắt buộc) — rồi bấm nút Thích hoặc Không thích "
+                                                   "dưới câu trả lời", lines=2, max_length=2000)
+                        feedback_status = gr.Markdown("")
+                with gr.Column(scale=2, min_width=280, elem_id="side"):
+                    gr.Markdown("## Nguồn trích dẫn")
                     # Markdown, not gr.HTML: Gradio 6's HTML component compiles templates with
                     # eval, which the page's Content-Security-Policy forbids
                     panel = gr.Markdown(EMPTY_PANEL, sanitize_html=True, elem_id="sources")
-                    comment = gr.Textbox(label="Góp ý (không bắt buộc) — rồi bấm Thích / Không thích dưới câu trả lời", lines=2)
-                    feedback_status = gr.Markdown("")
 
-        with gr.Tab("Tra cứu nhiệm vụ"):
-            gr.Markdown("Mọi nhiệm vụ các văn bản giao cho một cơ quan, nguyên văn, kèm văn bản và mục.")
+        with gr.Tab("Nhiệm vụ", elem_id="tab-nhiem-vu"):
+            gr.Markdown("**Tra cứu nhiệm vụ của một cơ quan**: mọi nhiệm vụ các văn bản giao, nguyên văn, kèm vai trò "
+                        "(chủ trì, phối hợp), thời hạn, văn bản và mục.")
             with gr.Row():
                 agency = gr.Dropdown(choices=service.agency_choices(), value=None, allow_custom_value=True,
-                                     label="Cơ quan (chọn hoặc gõ, ví dụ: Sở Kế hoạch và Đầu tư Quảng Nam)",
-                                     scale=3, elem_id="agency")
+                                     label="Cơ quan (chọn hoặc gõ, có dấu hay không dấu)", scale=3, elem_id="agency")
                 duty_docs = gr.Dropdown(choices=service.choices(), value=[], multiselect=True,
                                         label="Chỉ trong văn bản", scale=2)
-                lookup = gr.Button("Tra cứu", variant="primary", scale=1, elem_id="lookup")
+            lookup = gr.Button("Tra cứu", variant="primary", elem_id="lookup")
             duty_status = gr.Markdown("", elem_id="duty-status")
-            duty_table = gr.Dataframe(headers=service.DUTY_HEADERS, interactive=False, wrap=True, elem_id="duty-table")
-            export = gr.DownloadButton("Tải CSV", value=None, visible=False, elem_id="export")
+            with gr.Row():
+                export = gr.DownloadButton("Tải CSV", value=None, visible=False, elem_id="export")
+                export_xlsx = gr.DownloadButton("Tải Excel", value=None, visible=False, elem_id="export-xlsx")
+            duty_table = gr.Markdown("", sanitize_html=True, elem_id="duty-table")
 
             def on_lookup(query, sources, request: gr.Request):
                 try:
-                    status, rows, path = service.duties(query, sources, client_key(request))
+                    status, table, csv_path, xlsx_path = service.duties_view(query, sources, client_key(request))
                 except Exception:
                     log.exception("duties failed")
-                    status, rows, path = FAILED, [], None
-                return status, rows, gr.update(value=path, visible=path is not None)
+                    status, table, csv_path, xlsx_path = FAILED, "", None, None
+                return (status, table, gr.update(value=csv_path, visible=csv_path is not None),
+                        gr.update(value=xlsx_path, visible=xlsx_path is not None))
 
-            lookup.click(on_lookup, [agency, duty_docs], [duty_status, duty_table, export], api_name="duties")
-            agency.select(on_lookup, [agency, duty_docs], [duty_status, duty_table, export], api_visibility="private")
+            duty_outputs = [duty_status, duty_table, export, export_xlsx]
+            lookup.click(on_lookup, [agency, duty_docs], duty_outputs, api_name="duties")
+            agency.select(on_lookup, [agency, duty_docs], duty_outputs, api_visibility="private")
 
-        with gr.Tab("Soạn tài liệu"):
-            gr.Markdown("Đề cương tập huấn về một chủ đề, ghép từ các đoạn văn bản, mỗi ý kèm trích dẫn và "
-                        "danh sách nguồn ở cuối. Tải về dạng Markdown hoặc Word.")
+        with gr.Tab("Tập huấn", elem_id="tab-tap-huan"):
+            gr.Markdown("**So sánh chỉ tiêu** giữa các văn bản: bảng và biểu đồ, mỗi số liệu kèm trích dẫn.")
+            years = service.target_years()
+            first_year = 2030 if 2030 in years else (years[0] if years else None)
+            with gr.Row():
+                target_year = gr.Dropdown(choices=years, value=first_year, label="Chỉ tiêu đến năm", scale=1,
+                                          elem_id="target-year")
+                target_kinds = gr.Dropdown(choices=service.target_indicators(first_year), value=[], multiselect=True,
+                                           label="Chỉ tiêu (để trống: tất cả)", scale=3, elem_id="target-kinds")
+            compare = gr.Button("So sánh", variant="primary", elem_id="compare")
+            target_table = gr.Markdown("", sanitize_html=True, elem_id="target-table")
+            target_chart = gr.Image(label="Biểu đồ so sánh chỉ tiêu", type="filepath", interactive=False, visible=False,
+                                    buttons=[], elem_id="target-chart",
+                                    alt_text="Biểu đồ so sánh chỉ tiêu giữa các văn bản; số liệu như trong bảng.")
+            chart_file = gr.DownloadButton("Tải biểu đồ (PNG)", value=None, visible=False, elem_id="chart-png")
+
+            def on_compare(year_value, kinds, request: gr.Request):
+                try:
+                    table_html, image, png = service.targets_view(year_value, kinds, None, client_key(request))
+                except Exception:
+                    log.exception("targets failed")
+                    table_html, image, png = _notice(FAILED), None, None
+                return (table_html, gr.update(value=image, visible=image is not None),
+                        gr.update(value=png, visible=png is not None))
+
+            compare.click(on_compare, [target_year, target_kinds], [target_table, target_chart, chart_file],
+                          api_name="targets")
+            target_year.change(lambda y: gr.update(choices=service.target_indicators(y), value=[]), target_year,
+                               target_kinds, api_visibility="private", queue=False)
+
+            gr.Markdown("**Soạn tài liệu tập huấn** về một chủ đề: ý chính, rồi các đoạn văn bản liên quan, mỗi ý kèm "
+                        "trích dẫn và danh sách nguồn. Tải về dạng Word, PowerPoint hoặc Markdown.")
             with gr.Row():
                 topic = gr.Textbox(label="Chủ đề", placeholder="ví dụ: chuyển đổi số trong hợp tác xã", scale=3,
-                                   elem_id="topic")
+                                   max_length=UI_MAX_QUESTION, elem_id="topic")
                 brief_docs = gr.Dropdown(choices=service.choices(), value=[], multiselect=True,
                                          label="Chỉ dùng văn bản", scale=2)
-                make = gr.Button("Soạn", variant="primary", scale=1, elem_id="make-brief")
+            make = gr.Button("Soạn tài liệu", variant="primary", elem_id="make-brief")
             with gr.Row():
-                md_file = gr.DownloadButton("Tải Markdown", value=None, visible=False, elem_id="brief-md")
                 docx_file = gr.DownloadButton("Tải Word (.docx)", value=None, visible=False, elem_id="brief-docx")
+                pptx_file = gr.DownloadButton("Tải PowerPoint (.pptx)", value=None, visible=False, elem_id="brief-pptx")
+                md_file = gr.DownloadButton("Tải Markdown", value=None, visible=False, elem_id="brief-md")
             preview = gr.Markdown("", sanitize_html=True, elem_id="brief-preview")
 
             def on_brief(topic_text, sources, request: gr.Request):
                 try:
-                    html_text, md_path, docx_path = service.brief(topic_text, sources, client_key(request))
+                    html_text, files = service.brief(topic_text, sources, client_key(request))
                 except Exception:
                     log.exception("briefing failed")
-                    html_text, md_path, docx_path = _notice(FAILED), None, None
-                return (html_text, gr.update(value=md_path, visible=md_path is not None),
-                        gr.update(value=docx_path, visible=docx_path is not None))
+                    html_text, files = _notice(FAILED), {}
+                return (html_text, *(gr.update(value=files.get(k), visible=k in files) for k in (".docx", ".pptx", ".md")))
 
-            make.click(on_brief, [topic, brief_docs], [preview, md_file, docx_file], api_name="brief")
+            make.click(on_brief, [topic, brief_docs], [preview, docx_file, pptx_file, md_file], api_name="brief")
 
-        with gr.Tab("Tài liệu"):
-            table = gr.Dataframe(value=service.documents_table(), interactive=False, wrap=True,
-                                 headers=["Văn bản", "Cơ quan ban hành", "Số", "Ngày", "Số đoạn", "Tệp"])
+        with gr.Tab("Văn bản", elem_id="tab-van-ban"):
+            gr.Markdown("**Các văn bản trợ lý dùng để trả lời.** Bấm tên tệp để đọc toàn văn.")
+            table = gr.Markdown(service.documents_html(), sanitize_html=True, elem_id="documents")
         # a session opened before an upload sees the new documents when it opens a list
         for dropdown in (doc_filter, duty_docs, brief_docs):
             dropdown.focus(lambda: gr.update(choices=service.choices()), None, dropdown, api_visibility="private",
                            queue=False)
         agency.focus(lambda: gr.update(choices=service.agency_choices()), None, agency, api_visibility="private",
                      queue=False)
-        demo.load(service.documents_table, None, table, api_visibility="private", queue=False)
+        demo.load(service.documents_html, None, table, api_visibility="private", queue=False)
 
         async def on_submit(message, sources, history, turns_, request: gr.Request):
             async for shown, panel_html, box_text, new_turns in service.respond(message, history, sources, turns_,
@@ -577,7 +792,11 @@ def build_ui(service: ChatService):
         chat = ([box, doc_filter, chat_log, turns], [chatbot, chat_log, panel, box, turns])
         send.click(on_submit, *chat, api_name="chat", concurrency_limit=None, preprocess=False)
         box.submit(on_submit, *chat, api_visibility="private", concurrency_limit=None, preprocess=False)
+        for button, question in examples:
+            button.click(lambda q=question: q, None, box, api_visibility="private", queue=False)
         clear.click(lambda: ([], [], EMPTY_PANEL, []), None, [chatbot, chat_log, panel, turns], api_visibility="private")
+        # the chat's own clear button empties the session's record too
+        chatbot.clear(lambda: ([], EMPTY_PANEL, []), None, [chat_log, panel, turns], api_visibility="private")
 
         def on_like(data: gr.LikeData, comment_text, turns_, request: gr.Request):
             index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
