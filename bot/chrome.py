@@ -52,6 +52,7 @@ UI_TEXT = {
     "Loading": "Đang tải",
     "Loading...": "Đang tải…",
     "processing": "đang xử lý",
+    "queue:": "hàng đợi:",
     "Error": "Lỗi",
     "Close": "Đóng",
     "Submit": "Gửi",
@@ -63,6 +64,8 @@ UI_TEXT = {
     "- or -": "– hoặc –",
     "or": "hoặc",
     "Uploading...": "Đang tải lên…",
+    "Click to upload or drop files": "Bấm để chọn tệp hoặc thả tệp vào đây",
+    "File upload": "Tải tệp lên",
     "Empty": "Trống",
     "Sort column": "Sắp xếp cột",
     "Sort ascending": "Sắp xếp tăng dần",
@@ -113,6 +116,8 @@ textarea::placeholder, input::placeholder {color: #4b5563 !important; opacity: 1
 .tl-chart img {max-width: 100%; height: auto;}
 #question-count {font-size: 0.9em; color: #374151; text-align: right; margin-top: -6px;}
 #question-count p {margin: 0;}
+/* a block's floating label (file upload) sits above its content, not over it */
+label.float[data-testid="block-label"] {position: static !important;}
 /* chat: no scroll inside the page's scroll on small screens; answers use the full width */
 #chat .bot-row {max-width: 100% !important; margin-right: 0 !important;}
 #chat .message-row .message, #chat .bot-row .message {max-width: 100% !important;}
@@ -141,6 +146,7 @@ _SCRIPT = r"""
 (() => {
   const TEXT = __UI_TEXT__;
   const ATTRS = ["aria-label", "title", "placeholder", "alt"];
+  const PREFIXES = ["processing", "queue:"];
   // Gradio sets <html lang> from the browser's locale (English when it has no Vietnamese table)
   const keepLang = () => { if (document.documentElement.lang !== "vi") document.documentElement.lang = "vi"; };
   new MutationObserver(keepLang).observe(document.documentElement, {attributes: true, attributeFilter: ["lang"]});
@@ -150,7 +156,10 @@ _SCRIPT = r"""
     let n;
     while ((n = walker.nextNode())) {
       const t = n.textContent.trim();
-      if (t && TEXT[t] !== undefined) n.textContent = n.textContent.replace(t, TEXT[t]);
+      if (!t) continue;
+      if (TEXT[t] !== undefined) { n.textContent = n.textContent.replace(t, TEXT[t]); continue; }
+      const first = t.split(/\s/)[0];  // progress lines: "processing | 0.1/0.2s", "queue: 1/2"
+      if (first !== t && PREFIXES.includes(first)) n.textContent = n.textContent.replace(first, TEXT[first]);
     }
     const els = root.querySelectorAll ? root.querySelectorAll("[aria-label],[title],[placeholder],[alt]") : [];
     for (const el of els) for (const a of ATTRS) {
@@ -188,11 +197,12 @@ _SCRIPT = r"""
     const answers = document.querySelectorAll("#chat .tl-answer");
     if (!answers.length) { seen.clear(); return; }
     const last = answers[answers.length - 1];
-    const key = last.getAttribute("data-turn");
+    const key = last.id;  // "tra-loi-<turn>" (the sanitiser keeps ids, not data- attributes)
     if (key && !seen.has(key)) {
       seen.add(key);
-      const row = last.closest(".message-row, .message") || last;
-      requestAnimationFrame(() => row.scrollIntoView({block: "start"}));
+      const row = last.closest(".message-row") || last;
+      // after the chat's own scrolling on render, which would show the answer's end
+      setTimeout(() => row.scrollIntoView({block: "start"}), 150);
     }
   };
   const watchChat = () => {
@@ -203,14 +213,17 @@ _SCRIPT = r"""
   watchChat();
 
   // Characters typed against the question's limit, read out politely to screen readers.
-  setInterval(() => {
+  // On every keystroke, and on a timer for changes made by the page (an example chosen, a sent question).
+  const count = () => {
     const box = document.querySelector("#question textarea");
     const out = document.querySelector("#question-count p") || document.querySelector("#question-count");
     if (!box || !out) return;
     const max = box.getAttribute("maxlength") || "";
     const text = `${box.value.length}/${max} ký tự`;
     if (out.textContent !== text) out.textContent = text;
-  }, 400);
+  };
+  document.addEventListener("input", (ev) => { if (ev.target.closest && ev.target.closest("#question")) count(); });
+  setInterval(count, 400);
 })();
 """
 
@@ -228,6 +241,8 @@ def rewrite_page(page: str) -> str:
     to an outside host, and :data:`HEAD` (styles, the page script) — in every page Gradio
     serves, its login page included, which Blocks' own ``head=`` does not reach."""
     page = page.replace('lang="en"', 'lang="vi"', 1)
+    if "<title>" not in page:  # Gradio's login page has none
+        page = page.replace("</head>", f"<title>{SITE_TITLE}</title></head>", 1)
     page = _PREVIEW_META.sub("", page)
     preview = (f'<meta property="og:title" content="{SITE_TITLE}" />'
                f'<meta property="og:description" content="{SITE_DESCRIPTION}" />'

@@ -195,7 +195,7 @@ def cmd_duties(args: argparse.Namespace) -> int:
             return 2
     if args.agency is None:
         rows = [{"agency": a, "place": p, "tasks": n} for a, p, n in directory.agencies()
-                if not sources or any(d.source in sources and d.agency == a for d in directory.duties)]
+                if not sources or any(d.source in sources and d.canonical == a and d.place == p for d in directory.duties)]
         if args.json:
             print(json.dumps({"agencies": rows}, ensure_ascii=False, indent=1))
         else:

@@ -740,7 +740,10 @@ class IndexHandle:
 
         path = self.version / "duties.jsonl"
         if path.exists():
-            return load_directory(path)
+            directory = load_directory(path)
+            if not directory.stale:
+                return directory
+        # missing, or written in an older format: derived again from the stored documents
         return build_directory(self._source_documents())
 
     def _source_documents(self):

@@ -175,10 +175,10 @@ def render_answer(answer: Answer, assistant: Assistant, turn: int, chart: str = 
         if answer.related:
             items = "".join(f"<li>{esc(r['title'])} — {esc(r['section'] or 'phần mở đầu')}</li>" for r in answer.related)
             related = f'<p class="tl-meta">Đoạn gần nhất (không đủ căn cứ để trả lời):</p><ul>{items}</ul>'
-        return f'<div class="tl-abstain tl-answer" data-turn="{turn}">⚠️ {esc(answer.answer)}{related}</div>'
+        return f'<div class="tl-abstain tl-answer" id="tra-loi-{turn}">⚠️ {esc(answer.answer)}{related}</div>'
     tooltips = {c.id: attr(f"{c.title} — {c.section}"[:300]) for c in answer.citations}
     note = f'<p class="tl-meta">{esc(answer.error)}</p>' if answer.error else ""
-    return (f'<div class="tl-answer" data-turn="{turn}">{_lines_html(answer.answer, tooltips, turn)}{note}'
+    return (f'<div class="tl-answer" id="tra-loi-{turn}">{_lines_html(answer.answer, tooltips, turn)}{note}'
             f"{chart}{render_sources(answer, assistant, turn)}</div>")
 
 
@@ -396,8 +396,12 @@ class ChatService:
 
     DUTY_HEADERS = ["Cơ quan", "Địa bàn", "Vai trò", "Nhiệm vụ (nguyên văn)", "Thời hạn", "Văn bản", "Mục"]
 
-    def agency_choices(self) -> list[str]:
-        return [f"{name} — {place}" for name, place, _ in self.assistant.directory.agencies()]
+    def agency_choices(self) -> list[tuple[str, str]]:
+        """The register's agencies for the dropdown: grouped (Ủy ban nhân dân, Sở, ngành, …),
+        sorted, each with its number of tasks; non-agencies are not in the register."""
+        directory = self.assistant.directory
+        labels = dict((value, label) for label, value in directory.agency_options())
+        return [(f"{group}: {labels.get(name, name)}", name) for group, names in directory.groups() for name in names]
 
     def export_file(self, prefix: str, suffix: str) -> Path:
         """A fresh file in this process's export folder; exports older than an hour are
@@ -637,6 +641,8 @@ def theme():
                              font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"]).set(
         button_primary_background_fill="#1d4ed8", button_primary_background_fill_hover="#1e40af",
         button_primary_text_color="#ffffff", button_primary_border_color="#1d4ed8",
+        button_cancel_background_fill="#b91c1c", button_cancel_background_fill_hover="#991b1b",
+        button_cancel_text_color="#ffffff", button_cancel_border_color="#b91c1c",
         color_accent="#1d4ed8", color_accent_soft="#dbeafe", link_text_color="#1d4ed8",
         body_text_color_subdued="#4b5563", block_info_text_color="#374151", block_label_text_color="#374151",
         input_placeholder_color="#4b5563",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import html
 from pathlib import Path
 
 import pytest
@@ -30,13 +31,16 @@ def _answered(service, question: str):
     return asyncio.run(run())
 
 
-def test_duties_csv_cells_are_not_formulas(service):
-    status, rows, path = service.duties("Sở Tài chính", None)
-    titles = [r[5] for r in rows]
-    assert any(t.startswith("=HYPERLINK") for t in titles)  # the hostile document's title, shown as is
-    text = Path(path).read_text(encoding="utf-8-sig")
+def test_duties_exports_cells_that_are_not_formulas(service):
+    from openpyxl import load_workbook
+
+    status, table, csv_path, xlsx_path = service.duties_view("Sở Tài chính", None)
+    assert "=HYPERLINK" in html.unescape(table)  # the hostile document's title, shown as text
+    text = Path(csv_path).read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text and "\n=HYPERLINK" not in text
-    assert Path(path).is_relative_to(service.exports)
+    cells = [c.value for row in load_workbook(xlsx_path).active.iter_rows() for c in row]
+    assert any(str(v).startswith("'=HYPERLINK") for v in cells) and not any(str(v).startswith("=") for v in cells)
+    assert Path(csv_path).is_relative_to(service.exports) and Path(xlsx_path).is_relative_to(service.exports)
 
 
 def test_feedback_is_validated_and_appended_whole_from_many_threads(service):
