@@ -123,7 +123,7 @@ label.float[data-testid="block-label"] {position: static !important;}
 #chat .message-row .message, #chat .bot-row .message {max-width: 100% !important;}
 .tl-examples {white-space: normal !important; text-align: left !important; justify-content: flex-start !important; height: auto !important;}
 /* tables of records (duties, documents): columns on a desktop, cards on a phone */
-.tl-records td[data-label]::before {content: none;}
+.tl-label {display: none;}
 @media (max-width: 640px) {
   .gradio-container .main.app {padding-left: 8px !important; padding-right: 8px !important;}
   #chat .bot-row {margin-left: 0 !important;}
@@ -138,7 +138,7 @@ label.float[data-testid="block-label"] {position: static !important;}
   .tl-records, .tl-records tbody, .tl-records tr, .tl-records td {display: block; width: 100%;}
   .tl-records tr {border: 1px solid #cbd5e1; border-radius: 6px; margin-bottom: 8px; padding: 4px 0;}
   .tl-records td {border: none !important; padding: 2px 8px !important;}
-  .tl-records td[data-label]::before {content: attr(data-label) ": "; font-weight: 600; color: #374151;}
+  .tl-records .tl-label {display: inline; font-weight: 600; color: #374151;}
 }
 """
 
@@ -152,6 +152,8 @@ _SCRIPT = r"""
   new MutationObserver(keepLang).observe(document.documentElement, {attributes: true, attributeFilter: ["lang"]});
   keepLang();
   const translate = (root) => {
+    if (root.nodeType === Node.TEXT_NODE) root = root.parentNode;
+    if (!root || root.nodeType !== Node.ELEMENT_NODE) return;
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     let n;
     while ((n = walker.nextNode())) {
@@ -161,18 +163,23 @@ _SCRIPT = r"""
       const first = t.split(/\s/)[0];  // progress lines: "processing | 0.1/0.2s", "queue: 1/2"
       if (first !== t && PREFIXES.includes(first)) n.textContent = n.textContent.replace(first, TEXT[first]);
     }
-    const els = root.querySelectorAll ? root.querySelectorAll("[aria-label],[title],[placeholder],[alt]") : [];
+    const els = [root, ...root.querySelectorAll("[aria-label],[title],[placeholder],[alt]")];
     for (const el of els) for (const a of ATTRS) {
       const v = el.getAttribute(a);
       if (v && TEXT[v.trim()] !== undefined) el.setAttribute(a, TEXT[v.trim()]);
     }
   };
-  let pending = false;
-  const later = () => { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; translate(document.body); }); } };
+  // in the observer's callback itself (a microtask): no moment where the English text is on screen
+  const changed = (records) => {
+    for (const r of records) {
+      if (r.type === "childList") r.addedNodes.forEach(translate);
+      else translate(r.target);
+    }
+  };
   const start = () => {
     translate(document.body);
-    new MutationObserver(later).observe(document.body, {subtree: true, childList: true, characterData: true,
-                                                         attributes: true, attributeFilter: ATTRS});
+    new MutationObserver(changed).observe(document.body, {subtree: true, childList: true, characterData: true,
+                                                          attributes: true, attributeFilter: ATTRS});
   };
   if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
 

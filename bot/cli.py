@@ -247,12 +247,10 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
     assistant = _assistant(args)
     briefing = build_briefing(assistant, args.topic, expand_sources(args.source, assistant.documents))
-    if args.format == "docx":
-        if not args.output:
-            print("Định dạng docx cần -o TỆP.docx", file=sys.stderr)
-            return 2
-        Path(args.output).write_bytes(briefing.docx())
-        print(f"Đã ghi {args.output}" + ("" if briefing.covered else f" — {briefing.message}"))
+    if args.format in ("docx", "pptx"):
+        output = args.output or briefing.filename(args.format)  # named after the topic
+        Path(output).write_bytes(briefing.docx() if args.format == "docx" else briefing.pptx())
+        print(f"Đã ghi {output}" + ("" if briefing.covered else f" — {briefing.message}"))
         return 0
     text = briefing.markdown()
     if args.output:
@@ -314,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("brief", help="soạn đề cương tập huấn có trích dẫn về một chủ đề")
     p.add_argument("topic", help="chủ đề, ví dụ: \"chuyển đổi số trong hợp tác xã\"")
     p.add_argument("--source", action="append", help="chỉ dùng tài liệu này (lặp lại được)")
-    p.add_argument("--format", choices=["md", "docx"], default="md")
+    p.add_argument("--format", choices=["md", "docx", "pptx"], default="md")
     p.add_argument("-o", "--output", help="tệp kết quả (mặc định: in Markdown ra màn hình)")
     _folders(p)
     p.set_defaults(func=cmd_brief)

@@ -614,7 +614,7 @@ def _plain(content) -> str:
 def records_html(headers: list[str], rows: list[list[str]], links: list[str | None] | None = None,
                  caption: str = "", link_col: int = -1) -> str:
     """Rows as a table that is columns on a desktop and cards on a phone (each cell labelled
-    with its column by CSS); cells are escaped; ``links`` (one per row) make column
+    with its column there); cells are escaped; ``links`` (one per row) make column
     ``link_col`` a link to the document view."""
     link_col %= len(headers)
     head = "".join(f'<th scope="col">{esc(h)}</th>' for h in headers)
@@ -625,7 +625,9 @@ def records_html(headers: list[str], rows: list[list[str]], links: list[str | No
             text = esc(str(value))
             if links and links[i] and j == link_col:
                 text = f'<a class="tl-open" href="{attr(links[i])}" target="_blank" rel="noopener">{text}</a>'
-            cells.append(f'<td data-label="{attr(h)}">{text}</td>')
+            # the column's name, shown before the value only where rows become cards (a phone);
+            # a span, since the page's sanitiser drops data- attributes
+            cells.append(f'<td><span class="tl-label">{esc(h)}: </span>{text}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption class=\"tl-meta\">{esc(caption)}</caption>" if caption else ""
     return (f'<div class="tl-wide"><table class="tl-table tl-records">{cap}<thead><tr>{head}</tr></thead>'
@@ -698,9 +700,10 @@ def build_ui(service: ChatService):
                         "(chủ trì, phối hợp), thời hạn, văn bản và mục.")
             with gr.Row():
                 agency = gr.Dropdown(choices=service.agency_choices(), value=None, allow_custom_value=True,
-                                     label="Cơ quan (chọn hoặc gõ, có dấu hay không dấu)", scale=3, elem_id="agency")
+                                     label="Cơ quan (chọn hoặc gõ, có dấu hay không dấu)", scale=3, min_width=280,
+                                     elem_id="agency")
                 duty_docs = gr.Dropdown(choices=service.choices(), value=[], multiselect=True,
-                                        label="Chỉ trong văn bản", scale=2)
+                                        label="Chỉ trong văn bản", scale=2, min_width=280)
             lookup = gr.Button("Tra cứu", variant="primary", elem_id="lookup")
             duty_status = gr.Markdown("", elem_id="duty-status")
             with gr.Row():
@@ -727,9 +730,10 @@ def build_ui(service: ChatService):
             first_year = 2030 if 2030 in years else (years[0] if years else None)
             with gr.Row():
                 target_year = gr.Dropdown(choices=years, value=first_year, label="Chỉ tiêu đến năm", scale=1,
-                                          elem_id="target-year")
+                                          min_width=140, elem_id="target-year")
                 target_kinds = gr.Dropdown(choices=service.target_indicators(first_year), value=[], multiselect=True,
-                                           label="Chỉ tiêu (để trống: tất cả)", scale=3, elem_id="target-kinds")
+                                           label="Chỉ tiêu (để trống: tất cả)", scale=3, min_width=280,
+                                           elem_id="target-kinds")
             compare = gr.Button("So sánh", variant="primary", elem_id="compare")
             target_table = gr.Markdown("", sanitize_html=True, elem_id="target-table")
             target_chart = gr.Image(label="Biểu đồ so sánh chỉ tiêu", type="filepath", interactive=False, visible=False,
@@ -755,9 +759,9 @@ def build_ui(service: ChatService):
                         "trích dẫn và danh sách nguồn. Tải về dạng Word, PowerPoint hoặc Markdown.")
             with gr.Row():
                 topic = gr.Textbox(label="Chủ đề", placeholder="ví dụ: chuyển đổi số trong hợp tác xã", scale=3,
-                                   max_length=UI_MAX_QUESTION, elem_id="topic")
+                                   max_length=UI_MAX_QUESTION, min_width=280, elem_id="topic")
                 brief_docs = gr.Dropdown(choices=service.choices(), value=[], multiselect=True,
-                                         label="Chỉ dùng văn bản", scale=2)
+                                         label="Chỉ dùng văn bản", scale=2, min_width=280)
             make = gr.Button("Soạn tài liệu", variant="primary", elem_id="make-brief")
             with gr.Row():
                 docx_file = gr.DownloadButton("Tải Word (.docx)", value=None, visible=False, elem_id="brief-docx")
