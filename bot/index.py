@@ -367,11 +367,14 @@ class LexicalIndex:
 # ------------------------------------------------------------ build ----
 
 def _fingerprint(settings: Settings) -> dict[str, str]:
-    """Settings that change chunks or vectors: when they differ, every file is redone."""
+    """Settings that change chunks, vectors or what is extracted from documents: when they
+    differ, every file is redone (vectors are still reused when the model is the same)."""
+    from .duties import FORMAT as DUTIES_FORMAT
     from .embeddings import model_name
 
     return {
         "chunker": CHUNKER_VERSION, "chunk_max_chars": str(settings.chunk_max_chars),
+        "duties_format": str(DUTIES_FORMAT),
         "embedding_model": model_name(settings),
         "query_prefix": str(settings.query_prefix), "passage_prefix": str(settings.passage_prefix),
     }

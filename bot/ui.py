@@ -431,12 +431,11 @@ class ChatService:
         directory = self.assistant.directory
         _, duties = directory.find(query, _sources(sources))
         if not duties:
-            near = directory.suggest(query) if hasattr(directory, "suggest") else []
+            near = directory.suggest(query)
             hint = (" Có thể bạn muốn tìm: " + "; ".join(f"«{esc(n)}»" for n in near) + ".") if near else ""
             return f"Các văn bản hiện có không giao nhiệm vụ nào cho «{esc(query)}».{hint}", [], []
-        rows = [[getattr(d, "canonical", "") or d.agency, d.place, d.role, d.task,
-                 " · ".join(x for x in (d.deadline, getattr(d, "frequency", None)) if x), d.title, d.section]
-                for d in duties]
+        rows = [[d.canonical or d.agency, d.place, d.role, d.task, " · ".join(x for x in (d.deadline, d.frequency) if x),
+                 d.title, d.section] for d in duties]
         docs = len({d.source for d in duties})
         return f"{len(duties)} nhiệm vụ trong {docs} văn bản.", duties, rows
 
@@ -540,12 +539,14 @@ class ChatService:
             f'<li>[{c.n}] <a class="tl-open" href="{attr(view_url(c.source, c.start, c.end))}" target="_blank" '
             f'rel="noopener">{esc(c.title)}{" — " + esc(c.section) if c.section else ""}</a></li>'
             for c in comparison.citations)
-        path = self.export_file(f"chi-tieu-{year}-", ".png")
+        shown = f'<div>{table}<p class="tl-meta">Nguồn:</p><ul>{cited}</ul></div>'
         try:
-            path.write_bytes(chart_png(comparison))
+            png = chart_png(comparison)
         except ValueError:  # nothing numeric to draw
-            return f"<div>{table}<p class=\"tl-meta\">Nguồn:</p><ul>{cited}</ul></div>", None, None
-        return f"<div>{table}<p class=\"tl-meta\">Nguồn:</p><ul>{cited}</ul></div>", str(path), str(path)
+            return shown, None, None
+        path = self.export_file(f"chi-tieu-{year}-", ".png")
+        path.write_bytes(png)
+        return shown, str(path), str(path)
 
     # ----------------------------------------------------------- documents --
 

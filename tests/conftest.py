@@ -82,6 +82,16 @@ def hostile_index(tmp_path_factory, embeddings):
     return settings, Assistant(settings, open_index(settings), embeddings)
 
 
+def own_links_only(shown: str) -> list[str]:
+    """The links in a rendered answer that are not the page's own (a citation to its source
+    under the answer, a source to the document view): none may come from a document."""
+    import re
+
+    links = re.findall(r"<a [^>]*>", shown)
+    own = r'<a class="tl-(?:ref|open)" href="(?:#nguon-\d+-\d+|van-ban\?nguon=[^"<>]*)"'
+    return [a for a in links if not re.match(own, a)]
+
+
 def free_port() -> int:
     import socket
 

@@ -9,6 +9,8 @@ import pytest
 from bot.answer import strip_markers
 from bot.evaluation import citation_problems
 
+from .conftest import own_links_only
+
 pytestmark = pytest.mark.slow
 
 
@@ -184,10 +186,7 @@ def test_hostile_document_is_quoted_only_when_relevant_and_only_as_text(hostile_
     assert citation_problems(related, assistant.handle.documents()) == []
     shown = render_answer(related, assistant, 0)
     assert "<script" not in shown and "<img" not in shown, shown
-    # the only links are the page's own: citations to their source, sources to the document view
-    links = re.findall(r"<a [^>]*>", shown)
-    assert links and all(re.match(r'<a class="tl-(?:ref|open)" href="(?:#nguon-0-\d+|van-ban\?nguon=[^"<>]*)"', a)
-                         for a in links), links
+    assert not own_links_only(shown)
 
     claim = assistant.ask("Thành viên hợp tác xã có phải nộp lệ phí 10 triệu đồng theo Luật Hợp tác xã 2023 không?")
     for c in claim.citations:  # the fake "Điều 99" is cited under its own document, never as the Law

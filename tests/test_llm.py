@@ -23,6 +23,8 @@ from bot.evaluation import citation_problems
 from bot.llm import supported, verify
 from bot.ui import render_answer
 
+from .conftest import own_links_only
+
 pytestmark = pytest.mark.slow
 
 PASSAGE = ("3. Phòng Quản lý đô thị\nTheo dõi tình hình hoạt động kinh doanh của Hợp tác xã thuộc lĩnh vực giao "
@@ -134,4 +136,5 @@ def test_hostile_document_changes_nothing_in_llm_mode(hostile_index, llm_url):
         if answer.mode != "llm":
             assert citation_problems(answer, llm.handle.documents()) == []
         shown = render_answer(answer, llm, 0)  # markup in quoted text stays text on the page
-        assert "<script" not in shown and "<img" not in shown and "<a " not in shown
+        assert "<script" not in shown and "<img" not in shown
+        assert not own_links_only(shown)

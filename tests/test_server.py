@@ -180,10 +180,10 @@ def test_admin_login_in_the_browser(strict):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1366, "height": 900})
         page.goto(strict["url"] + "quan-tri/")
-        page.get_by_label("username", exact=False).or_(page.locator("input[name=username]")).first.fill("quantri")
+        page.get_by_label("tên đăng nhập", exact=False).first.fill("quantri")  # the login page is in Vietnamese
         page.locator("input[type=password]").fill("sai-mat-khau")
         page.keyboard.press("Enter")
-        expect(page.locator("body")).to_contain_text("Incorrect", timeout=15_000)
+        expect(page.locator("body")).to_contain_text("Sai tên đăng nhập hoặc mật khẩu", timeout=15_000)
         assert page.locator("#index-status").count() == 0
         page.locator("input[name=username], input[type=text]").first.fill("quantri")
         page.locator("input[type=password]").fill(PASSWORD)
