@@ -26,6 +26,9 @@ _LIST_QUESTION = re.compile(
 _DEFINITION = re.compile(r"^(?:the nao la|khai niem|dinh nghia)\s+(.+?)\??$|^(.+?)\s+(?:la gi|nghia la gi|duoc hieu (?:la gi|nhu the nao))\s*\??$")
 _COMPARE = re.compile(r"\bso sanh\b|\bdoi chieu\b|\bcompare\b|\bbang (?:muc|chi) tieu\b")
 _YEARS = re.compile(r"\b(2025|2030|2045)\b")
+# a question about targets ("mục tiêu", "chỉ tiêu", "phấn đấu") that names two places or
+# more is a comparison even without the word "so sánh"
+_TARGETS = re.compile(r"\b(?:muc tieu|chi tieu|phan dau)\b")
 _DUTY_QUESTION = re.compile(r"nhiem vu|duoc giao|trach nhiem|lam gi|phai lam|chu tri|tasks|duties")
 _SIGNER = re.compile(r"\b(?:ai|nguoi) (?:da )?ky\b|\bky ban hanh\b|\bky van ban\b|\bwho signed\b|\bnguoi ky\b")
 # "How do I …": answered as ordered steps. Only questions about a procedure as a whole:
@@ -87,7 +90,7 @@ def understand(raw: object, history: list[dict] | None, sources: list[str] | Non
         if not duties and not english:
             unassigned = corpus.directory.named_agency(full)
     compare = None
-    if _COMPARE.search(fold(canonical(full))) and not uncovered:
+    if (_COMPARE.search(folded) or (len(named) >= 2 and _TARGETS.search(folded))) and not uncovered:
         years = _YEARS.findall(full)
         compare = (int(years[0]) if years else 2030, named)
     reference, resolved = resolve(full, corpus.records, sources, corpus.documents)

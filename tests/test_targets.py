@@ -216,6 +216,21 @@ def test_chat_names_a_document_without_targets(assistant):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("question", [
+    "Mục tiêu đến năm 2030 của Cà Mau và Kon Tum về phát triển hợp tác xã là gì?",
+    "Kon Tum và Cam Ranh phấn đấu đạt chỉ tiêu gì đến năm 2030?",
+    "muc tieu 2030 cua Ca Mau, Kon Tum",
+])
+def test_a_targets_question_naming_two_places_is_a_comparison_without_the_word(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.mode == "targets" and citation_problems(answer, assistant.handle.documents()) == []
+    header, _ = parse_table(answer.answer)
+    named = [p for p in ("Cà Mau", "Kon Tum", "Cam Ranh") if p.lower() in question.lower()
+             or p.lower().replace("à", "a") in question.lower()]
+    assert set(named) <= set(header[1:]) and len(header) >= 3  # every place asked about, not one
+
+
+@pytest.mark.slow
 def test_cli_targets_json(corpus_index):
     settings, _, _ = corpus_index
     env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_MODEL_CACHE": str(MODEL_CACHE)}
