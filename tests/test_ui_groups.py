@@ -262,6 +262,14 @@ def test_official_looks_up_the_district_level_in_any_wording(page):
 # ---------------------------------------------------------------- trainers --
 
 def test_trainer_compares_targets_as_a_chart_and_downloads_a_briefing(page):
+    page.fill("#question textarea", "Mục tiêu đến năm 2030 của Cà Mau và Kon Tum là gì?")
+    _tap(page, page.locator("#send"))
+    answer = page.locator("#chat .tl-answer").last
+    expect(answer.locator("table")).to_contain_text("Kon Tum", timeout=60_000)
+    chart = answer.locator(".tl-chart img")  # drawn after the answer is shown, from the same cells
+    expect(chart).to_be_attached(timeout=60_000)
+    assert "Biểu đồ so sánh chỉ tiêu đến năm 2030" in chart.get_attribute("alt")
+
     _open_tab(page, "Tập huấn")
     _tap(page, page.locator("#compare"))
     chart = page.locator("#target-chart img")
