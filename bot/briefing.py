@@ -25,6 +25,7 @@ from .compose import PIECE_MARGIN
 from .gate import COVERAGE_THRESHOLD
 from .questions import BadQuestion
 from .targets import Comparison, corpus_comparison
+from .documents import known
 from .vietnamese import fold, lexical_tokens, nfc
 
 POINTS_PER_PASSAGE = 3
@@ -82,20 +83,6 @@ class Source:
         if not head or fold(head).lower() == "toan quoc" or head in self.issuer or head in self.title:
             return ""
         return self.place
-
-
-def known(value: object) -> str:
-    """A metadata value as it may be printed: "" for a value that says it is not known
-    ("không ghi trong văn bản"), and without such a remark in brackets ("năm 2023 (không
-    ghi trong văn bản)" → "năm 2023")."""
-    text = re.sub(r"\s*\([^()]*\)", lambda m: "" if _unknown(m.group(0).strip(" ()")) else m.group(0),
-                  str(value or "")).strip()
-    return "" if _unknown(text) else text
-
-
-def _unknown(text: str) -> bool:
-    folded = fold(text).lower().strip(" .,;")
-    return not folded or folded.startswith(("khong ghi", "khong ro", "chua ro", "chua co", "khong co", "n/a"))
 
 
 @dataclass

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 import yaml
 
-from .vietnamese import nfc
+from .vietnamese import fold, nfc
 
 SUPPORTED = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"}
 DEFAULT_MAX_UNZIPPED = 40_000_000  # bytes a DOCX may expand to (BOT_MAX_UNZIPPED_MB)
@@ -425,3 +425,17 @@ def load_documents(folder: Path, max_file_mb: float = 20,
         except OSError as exc:
             skipped.append(Skipped(source, f"không mở được tệp ({exc.strerror or exc})"))
     return documents, skipped
+
+
+def known(value: object) -> str:
+    """A metadata value as it may be printed: "" for a value that says it is not known
+    ("không ghi trong văn bản"), and without such a remark in brackets ("năm 2023 (không
+    ghi trong văn bản)" → "năm 2023")."""
+    text = re.sub(r"\s*\([^()]*\)", lambda m: "" if _unknown(m.group(0).strip(" ()")) else m.group(0),
+                  str(value or "")).strip()
+    return "" if _unknown(text) else text
+
+
+def _unknown(text: str) -> bool:
+    folded = fold(text).lower().strip(" .,;")
+    return not folded or folded.startswith(("khong ghi", "khong ro", "chua ro", "chua co", "khong co", "n/a"))

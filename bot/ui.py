@@ -25,6 +25,7 @@ from pathlib import Path
 from .answer import Answer, Assistant, legal_facts
 from .chrome import SITE_DESCRIPTION, SITE_TITLE
 from .config import Settings, quiet_libraries
+from .documents import known
 from .guard import BUSY, FAILED, Admission, RateLimit, clean_text, csv_cell, too_fast
 from .viewer import view_url
 
@@ -88,16 +89,10 @@ def _highlight(passage: str, quotes: list[str]) -> str:
     return "".join(out)
 
 
-def known(value: object) -> bool:
-    """A metadata value worth showing: the catalogue writes "không ghi trong văn bản" for
-    a fact the document does not state."""
-    return isinstance(value, str) and bool(value.strip()) and "không ghi" not in value
-
-
 def _meta(assistant: Assistant, source: str) -> str:
     meta = assistant.documents.get(source, {}).get("metadata", {})
     parts = [meta.get("issuer"), meta.get("number"), meta.get("date")]
-    return " · ".join(esc(p) for p in parts if known(p))
+    return " · ".join(esc(known(p)) for p in parts if known(p))
 
 
 def render_sources(answer: Answer, assistant: Assistant, turn: int, open_: bool = False, prefix: str = "nguon") -> str:
@@ -563,7 +558,7 @@ class ChatService:
         """The documents the assistant answers from, each linked to its whole text."""
         rows, links = [], []
         for source, d in self.assistant.documents.items():
-            m = {k: v for k, v in d.get("metadata", {}).items() if known(v)}
+            m = {k: known(v) for k, v in d.get("metadata", {}).items() if known(v)}
             date = m.get("date", "") + (f" (hiệu lực {m['effective']})" if m.get("effective") else "")
             rows.append([d["title"], m.get("issuer", ""), m.get("number", ""), date, str(d["chunks"]), source])
             links.append(view_url(source))

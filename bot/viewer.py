@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 from urllib.parse import quote
 
+from .documents import known
+
 VIEW_PATH = "/van-ban"
 # Links are relative ("van-ban?…"), so they work under a proxy's path prefix too.
 _LINK = VIEW_PATH.lstrip("/")
@@ -43,8 +45,7 @@ def _meta_line(document: dict) -> str:
     parts = [meta.get("issuer"), meta.get("number"), meta.get("date")]
     if meta.get("effective"):
         parts.append(f"hiệu lực {meta['effective']}")
-    # the catalogue writes "không ghi trong văn bản" for a fact the document does not state
-    return " · ".join(html.escape(str(p)) for p in parts if p and "không ghi" not in str(p))
+    return " · ".join(html.escape(known(p)) for p in parts if known(p))
 
 
 def render_document(documents: dict, records, source: str, start: object = None, end: object = None) -> tuple[int, str]:

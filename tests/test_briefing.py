@@ -74,7 +74,8 @@ def test_cli_writes_docx(corpus_index, tmp_path):
 # ------------------------------------------------------------------------------------------
 # key points, targets, DOCX layout and metadata, slides
 
-from bot.briefing import AUTHOR, Briefing, known  # noqa: E402
+from bot.briefing import AUTHOR, Briefing  # noqa: E402
+from bot.documents import known  # noqa: E402
 
 from .test_targets import assert_chart_is_the_table, parse_table  # noqa: E402
 
