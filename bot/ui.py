@@ -450,7 +450,8 @@ class ChatService:
         if not duties:
             return status, "", None, None
         headers = ["Cơ quan", "Địa bàn", "Vai trò", "Nhiệm vụ (nguyên văn)", "Thời hạn", "Văn bản"]
-        shown = [[r[0], r[1], r[2], r[3], r[4], f"{r[5]} — {r[6]}" if r[6] else r[5]] for r in rows]
+        shown = [[r[0], r[1], r[2], r[3], r[4], f"{r[5]} — {where}" if (where := _section_above(r[6], r[3])) else r[5]]
+                 for r in rows]
         links = [view_url(d.source, d.start, d.end) for d in duties]
         table = records_html(headers, shown, links)
         exported = [row + [d.source] for d, row in zip(duties, rows)]
@@ -567,6 +568,16 @@ class ChatService:
 
     def choices(self) -> list[tuple[str, str]]:
         return [(d.get("metadata", {}).get("short_title") or d["title"], s) for s, d in self.assistant.documents.items()]
+
+
+def _section_above(section: str, task: str) -> str:
+    """A task's heading path without its last step when that step is the task itself (a
+    task that is a heading of its own would otherwise be shown twice)."""
+    steps = section.split(" › ")
+    last = steps[-1].rstrip("…").strip()
+    if last and task.strip().startswith(last[:60]):
+        steps = steps[:-1]
+    return " › ".join(steps)
 
 
 def gr_skip():
