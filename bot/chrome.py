@@ -52,7 +52,6 @@ UI_TEXT = {
     "Loading": "Đang tải",
     "Loading...": "Đang tải…",
     "processing": "đang xử lý",
-    "queue:": "hàng đợi:",
     "Error": "Lỗi",
     "Close": "Đóng",
     "Submit": "Gửi",
@@ -91,6 +90,14 @@ UI_TEXT = {
     "File": "Tệp",
 }
 
+# Gradio's English texts that carry numbers ("processing | 0.1/0.2s", "In queue: 1 of 2"):
+# (JavaScript regular expression, replacement), applied to a text that matches from its start.
+UI_PATTERNS = [
+    (r"^processing\b", "đang xử lý"),
+    (r"^queue:", "hàng đợi:"),
+    (r"^In queue: (\d+) of (\d+)", "Đang chờ: $1/$2"),
+]
+
 CSS = """
 /* ---- readable, AA-contrast text; visible focus on every control ---- */
 .gradio-container {max-width: 1400px !important;}
@@ -116,6 +123,8 @@ textarea::placeholder, input::placeholder {color: #4b5563 !important; opacity: 1
 .tl-chart img {max-width: 100%; height: auto;}
 #question-count {font-size: 0.9em; color: #374151; text-align: right; margin-top: -6px;}
 #question-count p {margin: 0;}
+/* a component being updated is dimmed by Gradio to 60 %, which takes its text below 4.5:1 */
+.loading {opacity: 0.85 !important;}
 /* a block's floating label (file upload) sits above its content, not over it */
 label.float[data-testid="block-label"] {position: static !important;}
 /* chat: no scroll inside the page's scroll on small screens; answers use the full width */
@@ -146,7 +155,7 @@ _SCRIPT = r"""
 (() => {
   const TEXT = __UI_TEXT__;
   const ATTRS = ["aria-label", "title", "placeholder", "alt"];
-  const PREFIXES = ["processing", "queue:"];
+  const PATTERNS = __UI_PATTERNS__.map(([p, r]) => [new RegExp(p), r]);
   // Gradio sets <html lang> from the browser's locale (English when it has no Vietnamese table)
   const keepLang = () => { if (document.documentElement.lang !== "vi") document.documentElement.lang = "vi"; };
   new MutationObserver(keepLang).observe(document.documentElement, {attributes: true, attributeFilter: ["lang"]});
@@ -160,8 +169,8 @@ _SCRIPT = r"""
       const t = n.textContent.trim();
       if (!t) continue;
       if (TEXT[t] !== undefined) { n.textContent = n.textContent.replace(t, TEXT[t]); continue; }
-      const first = t.split(/\s/)[0];  // progress lines: "processing | 0.1/0.2s", "queue: 1/2"
-      if (first !== t && PREFIXES.includes(first)) n.textContent = n.textContent.replace(first, TEXT[first]);
+      for (const [pattern, replacement] of PATTERNS)
+        if (pattern.test(t)) { n.textContent = n.textContent.replace(t, t.replace(pattern, replacement)); break; }
     }
     const els = [root, ...root.querySelectorAll("[aria-label],[title],[placeholder],[alt]")];
     for (const el of els) for (const a of ATTRS) {
@@ -236,8 +245,10 @@ _SCRIPT = r"""
 
 # In the head, not Gradio's ``css=``: Gradio scopes that to its content, and the page's
 # own padding (around the content) is what a phone most needs back.
+_PAGE_SCRIPT = (_SCRIPT.replace("__UI_TEXT__", json.dumps(UI_TEXT, ensure_ascii=False))
+                .replace("__UI_PATTERNS__", json.dumps(UI_PATTERNS, ensure_ascii=False)))
 HEAD = (f'<meta name="description" content="{SITE_DESCRIPTION}"><style>{CSS}</style>'
-        f"<script>{_SCRIPT.replace('__UI_TEXT__', json.dumps(UI_TEXT, ensure_ascii=False))}</script>")
+        f"<script>{_PAGE_SCRIPT}</script>")
 
 # Gradio's template: its link preview names Gradio and loads an image from GitHub.
 _PREVIEW_META = re.compile(r'\s*<meta\s+(?:property="og:[a-z:]+"|name="twitter:[a-z:]+")\s+content="[^"]*"\s*/?>', re.S)
