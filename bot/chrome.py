@@ -133,6 +133,10 @@ label.float[data-testid="block-label"] {position: static !important;}
 .tl-examples {white-space: normal !important; text-align: left !important; justify-content: flex-start !important; height: auto !important;}
 /* tables of records (duties, documents): columns on a desktop, cards on a phone */
 .tl-label {display: none;}
+/* short columns keep whole words; the long text (a task, a title) takes what is left */
+.tl-table th, .tl-table td {overflow-wrap: normal; word-break: normal; hyphens: manual;}
+.tl-records th, .tl-records td {min-width: 6.5em;}
+.tl-records .tl-long {min-width: 16em;}
 @media (max-width: 640px) {
   .gradio-container .main.app {padding-left: 8px !important; padding-right: 8px !important;}
   #chat .bot-row {margin-left: 0 !important;}

@@ -453,7 +453,7 @@ class ChatService:
         shown = [[r[0], r[1], r[2], r[3], r[4], f"{r[5]} — {where}" if (where := _section_above(r[6], r[3])) else r[5]]
                  for r in rows]
         links = [view_url(d.source, d.start, d.end) for d in duties]
-        table = records_html(headers, shown, links)
+        table = records_html(headers, shown, links, long_col=3)
         exported = [row + [d.source] for d, row in zip(duties, rows)]
         return status, table, self.export_table("nhiem-vu", self.DUTY_HEADERS + ["Tệp"], exported, ".csv"), \
             self.export_table("nhiem-vu", self.DUTY_HEADERS + ["Tệp"], exported, ".xlsx")
@@ -564,7 +564,7 @@ class ChatService:
             rows.append([d["title"], m.get("issuer", ""), m.get("number", ""), date, str(d["chunks"]), source])
             links.append(view_url(source))
         return records_html(["Văn bản", "Cơ quan ban hành", "Số", "Ngày", "Số đoạn", "Tệp"], rows, links,
-                            caption=f"{len(rows)} văn bản", link_col=0)
+                            caption=f"{len(rows)} văn bản", link_col=0, long_col=0)
 
     def choices(self) -> list[tuple[str, str]]:
         return [(d.get("metadata", {}).get("short_title") or d["title"], s) for s, d in self.assistant.documents.items()]
@@ -628,12 +628,14 @@ def _plain(content) -> str:
 
 
 def records_html(headers: list[str], rows: list[list[str]], links: list[str | None] | None = None,
-                 caption: str = "", link_col: int = -1) -> str:
+                 caption: str = "", link_col: int = -1, long_col: int | None = None) -> str:
     """Rows as a table that is columns on a desktop and cards on a phone (each cell labelled
     with its column there); cells are escaped; ``links`` (one per row) make column
-    ``link_col`` a link to the document view."""
+    ``link_col`` a link to the document view; column ``long_col`` (a task, a title) gets
+    the width the short ones leave."""
     link_col %= len(headers)
-    head = "".join(f'<th scope="col">{esc(h)}</th>' for h in headers)
+    long = lambda j: ' class="tl-long"' if j == long_col else ""
+    head = "".join(f'<th scope="col"{long(j)}>{esc(h)}</th>' for j, h in enumerate(headers))
     body = []
     for i, row in enumerate(rows):
         cells = []
@@ -643,7 +645,7 @@ def records_html(headers: list[str], rows: list[list[str]], links: list[str | No
                 text = f'<a class="tl-open" href="{attr(links[i])}" target="_blank" rel="noopener">{text}</a>'
             # the column's name, shown before the value only where rows become cards (a phone);
             # a span, since the page's sanitiser drops data- attributes
-            cells.append(f'<td><span class="tl-label">{esc(h)}: </span>{text}</td>')
+            cells.append(f'<td{long(j)}><span class="tl-label">{esc(h)}: </span>{text}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption class=\"tl-meta\">{esc(caption)}</caption>" if caption else ""
     return (f'<div class="tl-wide"><table class="tl-table tl-records">{cap}<thead><tr>{head}</tr></thead>'
