@@ -439,3 +439,12 @@ def known(value: object) -> str:
 def _unknown(text: str) -> bool:
     folded = fold(text).lower().strip(" .,;")
     return not folded or folded.startswith(("khong ghi", "khong ro", "chua ro", "chua co", "khong co", "n/a"))
+
+
+def document_facts(metadata: dict, effective: bool = False) -> list[str]:
+    """What a document's line of facts shows: issuer, number, date (and, if asked, its
+    effective date), each only when known."""
+    facts = [known(metadata.get(k)) for k in ("issuer", "number", "date")]
+    if effective and known(metadata.get("effective")):
+        facts.append(f"hiệu lực {known(metadata['effective'])}")
+    return [f for f in facts if f]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from urllib.parse import quote
 
-from .documents import known
+from .documents import document_facts
 
 VIEW_PATH = "/van-ban"
 # Links are relative ("van-ban?…"), so they work under a proxy's path prefix too.
@@ -41,11 +41,7 @@ def view_url(source: str, start: int | None = None, end: int | None = None) -> s
 
 
 def _meta_line(document: dict) -> str:
-    meta = document.get("metadata", {})
-    parts = [meta.get("issuer"), meta.get("number"), meta.get("date")]
-    if meta.get("effective"):
-        parts.append(f"hiệu lực {meta['effective']}")
-    return " · ".join(html.escape(known(p)) for p in parts if known(p))
+    return " · ".join(html.escape(f) for f in document_facts(document.get("metadata", {}), effective=True))
 
 
 def render_document(documents: dict, records, source: str, start: object = None, end: object = None) -> tuple[int, str]:
