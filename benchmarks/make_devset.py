@@ -17,15 +17,18 @@ writes tests/eval/generated.jsonl (fixed seed: the same file every time).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import random
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.corpus import syllable_counts  # noqa: E402
 from bot.documents import load_documents, load_file  # noqa: E402
 from bot.vietnamese import fold  # noqa: E402
 
@@ -65,14 +68,38 @@ def _definitions(documents) -> list[tuple[str, str, str]]:
     return out
 
 
+def background_topics(phapdien: Path) -> list[Path]:
+    """Half the other topics (every second file): the gate's picture of "law in general"."""
+    return [p for n, p in enumerate(sorted((phapdien / "topics").glob("*.md"))) if n % 2 == 0]
+
+
+def write_background_words(paths: list[Path], least: int = 3) -> None:
+    """Syllable and syllable-pair counts of the background topics' full text (pairs seen
+    fewer than ``least`` times and single syllables seen once are left out) →
+    bot/background_words.tsv.gz, the background side of the gate's word evidence."""
+    counts: Counter = Counter()
+    for path in paths:
+        for d in load_file(path, path.name):
+            counts.update(syllable_counts(d.text))
+    kept = sorted((w, n) for w, n in counts.items() if n >= (least if " " in w else 2))
+    target = ROOT / "bot" / "background_words.tsv.gz"
+    text = "".join(f"{w}\t{n}\n" for w, n in kept).encode("utf-8")
+    target.write_bytes(gzip.compress(text, compresslevel=9, mtime=0))  # the same bytes every run
+    print(f"{len(kept)} background words → {target.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--phapdien", default=str(ROOT.parent / "shared" / "phapdien"))
     parser.add_argument("-n", type=int, default=300, help="questions of each kind (before unaccented copies)")
     parser.add_argument("-o", default=str(ROOT / "tests" / "eval" / "generated.jsonl"))
     parser.add_argument("--background", type=int, default=2000, help="titles kept as the gate's background")
+    parser.add_argument("--words-only", action="store_true", help="only write bot/background_words.tsv.gz")
     args = parser.parse_args()
     rng = random.Random(20261128)
+    if args.words_only:
+        write_background_words(background_topics(Path(args.phapdien)))
+        return
 
     documents, _ = load_documents(ROOT / "documents")
     legal = [d for d in documents if d.units]
@@ -87,6 +114,7 @@ def main() -> None:
         rows.append({"group": "generated", "question": question, "answerable": True,
                      "expected": {"source": source, "section": section}, "tags": ["generated", kind]})
 
+    write_background_words(background_topics(Path(args.phapdien)))
     off, background = [], []
     for n, path in enumerate(sorted((Path(args.phapdien) / "topics").glob("*.md"))):
         # half the topics are the gate's picture of "law in general" (bot/background.txt),

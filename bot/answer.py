@@ -18,13 +18,14 @@ from dataclasses import dataclass, replace
 
 from langchain_core.runnables import RunnableLambda
 
+from .adapter import load_adapter
 from .compose import CHITCHAT, NOT_COVERED, Answer, Citation, cite, compose, legal_facts, legal_name, merge, refused, strip_markers
 from .config import Settings
-from .corpus import Corpus
+from .corpus import Corpus, syllables
 from .gate import COVERAGE_THRESHOLD, Decision, background_vectors, decide
 from .index import IndexHandle, ensure_index
 from .questions import BadQuestion
-from .rerank import CANDIDATES, Retrieved, rerank
+from .rerank import CANDIDATES, Retrieved, names_heading, rerank
 from .retrieval import hybrid_search
 from .understand import Query, understand
 from .vietnamese import nfc
@@ -55,6 +56,7 @@ class Assistant:
         self.settings = settings
         self.handle = handle or ensure_index(settings)
         self.embeddings = embeddings or load_embeddings(settings)
+        self.adapter = load_adapter(settings.embedding_model, getattr(self.embeddings, "dimension", 0), settings.query_adapter)
         self.corpus = Corpus.load(self.handle)
         self.background = background_vectors(self.embeddings, settings.model_cache_dir)
         self._vectors: dict[str, list[float]] = {}
@@ -152,7 +154,9 @@ class Assistant:
         candidates = [] if query.chitchat else hybrid_search(
             self.handle, self.embeddings, query.dense_query, k=CANDIDATES, sources=query.sources,
             lexical_query=query.lexical, query_vector=vector, stats=stats)
-        passages = rerank(candidates, vector, self.handle.pieces())
+        words = set(syllables(query.standalone))
+        named = {h.row for h in candidates if names_heading(words, self.chunks[h.row])}
+        passages = rerank(candidates, vector, self.handle.pieces(), named)
         found = Retrieved(vector, candidates, passages, stats.get("dense", []), round((time.perf_counter() - t) * 1000, 1))
         return replace(turn, found=found)
 
@@ -178,12 +182,14 @@ class Assistant:
         return turn
 
     def _query_vector(self, query: str):
-        """The question's embedding, computed once per question (retrieval, rerank and the
-        gate's background comparison all use it)."""
+        """The question's embedding, computed once per question and moved by the query
+        adapter (retrieval, rerank and the gate's background comparison all use it)."""
         key = nfc(query).strip()
         vector = self._vectors.get(key)  # (a dict: safe across the chat's worker threads)
         if vector is None:
             vector = self.embeddings.embed_query(key)
+            if self.adapter is not None:
+                vector = self.adapter(vector)
             if len(self._vectors) > 256:
                 self._vectors.clear()
             self._vectors[key] = vector

@@ -27,9 +27,9 @@ from .vietnamese import lexical_tokens
 # How much an answer quotes (bot/rerank.py scores): passages within PASSAGE_MARGIN of the
 # best one, and in each the pieces within PIECE_MARGIN of its best. Chosen on the tuning
 # half of the hand-written questions (benchmarks/bench_rerank.py), reported on the other.
-PASSAGE_MARGIN = 0.03
+PASSAGE_MARGIN = 0.07
 PASSAGES_MAX = 3
-PIECE_MARGIN = 0.04
+PIECE_MARGIN = 0.06
 PIECES_MAX = 4
 STEPS_MAX = 8
 _QUESTION_WORDS = {"la", "gi", "nao", "bao", "nhieu", "the", "nhu", "sao", "co", "khong", "duoc", "ai", "o",
@@ -367,7 +367,7 @@ def _passages(query: Query, found: Retrieved, corpus: Corpus, answer: Answer) ->
         chosen = [k for k in range(len(units)) if passage.sims[k] >= passage.best - PIECE_MARGIN][:PIECES_MAX]
         selected: list[int] = []
         for k in chosen:
-            selected.append(k)
+            selected += _intro(units, k)
             if units[k].text.rstrip().endswith(":"):  # a list intro comes with its items (all of
                 following = k + 1  # them when a list is asked for, else the first eight)
                 while following < len(units) and units[following].item and (query.wants_list or following - k <= 8):
@@ -375,6 +375,21 @@ def _passages(query: Query, found: Retrieved, corpus: Corpus, answer: Answer) ->
                     following += 1
         picks.append((passage.row, [units[k] for k in sorted(set(selected))]))
     _render(picks, corpus, answer)
+
+
+_POINT = re.compile(r"^(?:[a-zđ]\)|[-+*•])\s")
+
+
+def _intro(units: list[Piece], k: int) -> list[int]:
+    """``k``, preceded by the sentence that introduces it when it is a point or bullet of a
+    list ("3. Trong thời hạn 07 ngày làm việc …, … hoàn thành các công việc sau đây:" before
+    "a) Gửi nghị quyết …"): an item alone loses what it is an item of."""
+    j = k
+    while j > 0 and _POINT.match(units[j].text):
+        j -= 1
+    if j < k and not _POINT.match(units[j].text) and units[j].text.rstrip().endswith(":"):
+        return [j, k]
+    return [k]
 
 
 def _clause_outline(row: int, corpus: Corpus, answer: Answer) -> bool:

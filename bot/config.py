@@ -64,6 +64,8 @@ class Settings:
     embedding_backend: str = field(default_factory=lambda: _env("BOT_EMBEDDING_BACKEND", "onnx-int8"))
     # Threads for the model; 0 = the runtime's choice (one per physical core).
     embedding_threads: int = field(default_factory=lambda: int(_env("BOT_EMBEDDING_THREADS", "0")))
+    # The query adapter fit for the default model (bot/adapter.py); "0" passes vectors unchanged.
+    query_adapter: bool = field(default_factory=lambda: _env("BOT_QUERY_ADAPTER", "1").lower() not in ("0", "false", "no"))
     # Chunks longer than this many characters are split along clauses/items/sentences.
     chunk_max_chars: int = field(default_factory=lambda: int(_env("BOT_CHUNK_MAX_CHARS", "1400")))
     max_file_mb: float = field(default_factory=lambda: float(_env("BOT_MAX_FILE_MB", "20")))

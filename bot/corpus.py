@@ -13,6 +13,7 @@ import json
 import pickle
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -58,6 +59,19 @@ class Records(Mapping):
 
     def __len__(self) -> int:
         return len(self.sources)
+
+
+def syllables(text: str) -> list[str]:
+    """Lower-case accent-folded syllables (and numbers) of a text."""
+    return re.findall(r"[a-z0-9]+", fold(canonical(text)).lower())
+
+
+def syllable_counts(text: str) -> Counter:
+    """Counts of the syllables and adjacent syllable pairs ("hop tac") of a text."""
+    tokens = syllables(text)
+    counts = Counter(tokens)
+    counts.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
+    return counts
 
 
 @dataclass
@@ -130,6 +144,19 @@ class Corpus:
         return " ".join(fold(canonical(re.sub(r"\s+", " ", r["text"]))) for r in self.records.values())
 
     @cached_property
+    def word_counts(self) -> Counter:
+        """Accent-folded syllables and syllable pairs of every document, counted: the
+        corpus side of the gate's word evidence (bot/gate.py, ``DomainWords``)."""
+        return syllable_counts(self.folded)
+
+    @cached_property
+    def domain_words(self):
+        """The gate's word evidence (bot/gate.py): these documents against the background."""
+        from .gate import DomainWords, read_background_words
+
+        return DomainWords(self.word_counts, read_background_words())
+
+    @cached_property
     def definitions(self) -> dict[str, tuple[int, int, str]]:
         """Where each term is defined: "X là …" lines (after an optional "21.") by their
         accent-folded beginning — every text before a " là " of the line, so a question
@@ -152,7 +179,7 @@ class Corpus:
 
     def warm(self) -> None:
         """Read everything the first questions would otherwise wait for."""
-        for name in ("terms", "restorer", "folded", "directory", "targets", "definitions"):
+        for name in ("terms", "restorer", "folded", "domain_words", "directory", "targets", "definitions"):
             getattr(self, name)
         self.handle.pieces()
 

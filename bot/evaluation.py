@@ -25,8 +25,11 @@ _EVAL = Path(__file__).resolve().parent.parent / "tests" / "eval"
 # on (tuning half), the ones written independently before looking at any answer
 # (validation half), and the set generated from the documents' structure, by its split.
 EVAL_SETS: dict[str, tuple[list[Path], str | None]] = {
-    "tuning (hand-written)": ([_EVAL / "questions.jsonl"], None),
-    "validation (independent)": ([_EVAL / "phapdien.jsonl", _EVAL / "independent.jsonl", _EVAL / "fresh.jsonl"], None),
+    "tuning (hand-written)": ([_EVAL / "questions.jsonl", _EVAL / "tune2.jsonl"], None),
+    "validation (independent)": ([_EVAL / "phapdien.jsonl", _EVAL / "independent.jsonl", _EVAL / "fresh.jsonl",
+                                  _EVAL / "holdout.jsonl"], None),
+    # the newest independent questions alone: run for the first time on the final system
+    "validation · held out": ([_EVAL / "holdout.jsonl"], None),
     "generated · tuning split": ([_EVAL / "generated.jsonl"], "tune"),
     "generated · validation split": ([_EVAL / "generated.jsonl"], "validation"),
     # the same generated questions asked in English (translated by a helper, tests/eval/README.md)
@@ -108,6 +111,7 @@ class Report:
             f"từ chối đúng (câu không trả lời được): {m['abstention_accuracy']:.3f}",
             f"từ chối nhầm: {m['false_abstentions']} ({m['false_abstention_rate']:.3f})",
             f"độ trễ mỗi câu: p50 {m['latency_p50_ms']:.0f} ms, p95 {m['latency_p95_ms']:.0f} ms",
+            f"độ dài câu trả lời (ký tự, câu được trả lời): p50 {m['answer_chars_p50']:.0f}, p90 {m['answer_chars_p90']:.0f}",
         ]
         for group, g in sorted(m["groups"].items()):
             out.append(f"  {group:14s} n={g['n']:2d}  R@5 {g['recall@5']:.2f}  dữ kiện {g['fact_recall']:.2f}  "
@@ -118,11 +122,21 @@ class Report:
         return out
 
 
+def _is_expected(expected: dict, source: str, section: str) -> bool:
+    return source == expected.get("source") and (
+        not expected.get("section") or _norm(expected["section"]) in _norm(section))
+
+
+def expected_rows(row: dict, chunks: list[dict]) -> list[int]:
+    """The index rows of the passage a question expects (its document and section)."""
+    expected = row.get("expected") or {}
+    return [i for i, c in enumerate(chunks) if _is_expected(expected, c["source"], c["section"])]
+
+
 def _rank(row: dict, answer: Answer) -> int | None:
     expected = row.get("expected") or {}
     for i, hit in enumerate(answer.retrieved, start=1):
-        if hit["source"] == expected.get("source") and (
-                not expected.get("section") or _norm(expected["section"]) in _norm(hit["section"])):
+        if _is_expected(expected, hit["source"], hit["section"]):
             return i
     return None
 
@@ -168,6 +182,7 @@ def _metrics(rows: list[dict]) -> dict:
         return sum(r["facts_found"] for r in rs) / total if total else 1.0
 
     latencies = sorted(r["latency_ms"] for r in rows)
+    lengths = sorted(len(strip_markers(r["answer"])) for r in rows if not r["abstained"]) or [0]
     groups = {}
     for group in sorted({r["group"] for r in rows}):
         rs = [r for r in rows if r["group"] == group]
@@ -186,5 +201,7 @@ def _metrics(rows: list[dict]) -> dict:
         "false_abstention_rate": false_abstentions / len(answerable) if answerable else 0.0,
         "latency_p50_ms": statistics.median(latencies) if latencies else 0.0,
         "latency_p95_ms": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else 0.0,
+        "answer_chars_p50": statistics.median(lengths),
+        "answer_chars_p90": lengths[min(len(lengths) - 1, int(0.9 * len(lengths)))],
         "groups": groups,
     }

@@ -13,13 +13,16 @@ the operating point live in ``bot/gate.json``; nothing here is tuned by hand.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .corpus import syllables
 from .vietnamese import has_diacritics
 
 GATE_FILE = Path(__file__).with_name("gate.json")
@@ -31,8 +34,12 @@ COVERAGE_THRESHOLD = 0.55
 # documents is about something else — and documents added later move their own questions
 # to the documents' side, so the gate follows the corpus instead of a fixed domain.
 BACKGROUND_FILE = Path(__file__).with_name("background.txt")
+# Word counts of the full text of the same background topics (benchmarks/make_devset.py):
+# "kết hôn", "ma túy", "tạm trú" are frequent there and absent from the cooperative
+# documents; "hợp tác xã" the reverse; "chế độ báo cáo" is in both.
+BACKGROUND_WORDS_FILE = Path(__file__).with_name("background_words.tsv.gz")
 FEATURES = ("english", "background_margin", "dense_top", "dense_margin", "coverage", "key_coverage", "lexical_top", "terms",
-            "unaccented")
+            "unaccented", "domain_mean", "domain_min")
 # What the fitted gate uses. Measured with benchmarks/fit_gate.py: adding the lexical
 # features (coverage, BM25, question length) or the dense margin fits the generated
 # questions better — they copy article titles word for word — and refuses two to three
@@ -41,7 +48,9 @@ FEATURES = ("english", "background_margin", "dense_top", "dense_margin", "covera
 # questions closer to every Vietnamese text alike, so their evidence reads on another
 # scale (fit on the generated questions asked in English; 2 → 12 of 16 independent
 # English questions answered, fewer Vietnamese ones refused).
-USED = ("english", "background_margin", "dense_top")
+# The word evidence (domain_mean, domain_min) is a log-likelihood ratio of the question's
+# syllables and syllable pairs between the loaded documents and the background's full text.
+USED = ("english", "background_margin", "dense_top", "domain_mean", "domain_min")
 
 
 @dataclass
@@ -90,8 +99,47 @@ def background_vectors(embeddings, cache_dir: Path):
     return vectors
 
 
+class DomainWords:
+    """How much more likely each of a question's words is in the loaded documents than in
+    law in general: ``log P_docs(w) / P_background(w)``, each side a word's relative
+    frequency interpolated with the pooled one (a word neither side has scores 0). The
+    documents' side is counted from the index, so documents added later bring their words."""
+
+    SHARE = 0.9  # weight of a side's own frequency against the pooled one
+
+    def __init__(self, corpus_counts: Counter, background_counts: Counter):
+        self.sides = (corpus_counts, background_counts)
+        self.totals = {pair: tuple(sum(v for k, v in c.items() if (" " in k) == pair) or 1 for c in self.sides)
+                       for pair in (False, True)}
+
+    def ratio(self, word: str) -> float:
+        pair = " " in word
+        counts = [c.get(word, 0) for c in self.sides]
+        totals = self.totals[pair]
+        pooled = (sum(counts) + 0.5) / sum(totals)
+        docs, background = ((self.SHARE * n / t + (1 - self.SHARE) * pooled) for n, t in zip(counts, totals))
+        return math.log(docs / background)
+
+    def evidence(self, question: str) -> tuple[float, float]:
+        """(mean, minimum) ratio over the question's syllables and syllable pairs."""
+        tokens = syllables(question)
+        ratios = [self.ratio(w) for w in tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]]
+        return (sum(ratios) / len(ratios), min(ratios)) if ratios else (0.0, 0.0)
+
+
+def read_background_words(path: Path = BACKGROUND_WORDS_FILE) -> Counter:
+    counts: Counter = Counter()
+    if path.exists():
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                word, _, n = line.rstrip("\n").rpartition("\t")
+                counts[word] = int(n)
+    return counts
+
+
 def features(scored: list[tuple[float, object]], key_rows: set[int], terms: list[str], unaccented: bool,
-             background_top: float, dense: list[float], english: bool = False) -> dict[str, float]:
+             background_top: float, dense: list[float], english: bool = False,
+             domain: tuple[float, float] = (0.0, 0.0)) -> dict[str, float]:
     """The evidence for one question: ``scored`` is (coverage, hit) for the retrieved
     passages in rank order; ``key_rows`` the rows holding the question's most distinctive
     word; ``background_top`` its best cosine against the background titles; ``dense``
@@ -108,6 +156,9 @@ def features(scored: list[tuple[float, object]], key_rows: set[int], terms: list
         "lexical_top": math.log1p(max((h.lexical for _, h in scored), default=0.0)),
         "terms": math.log1p(len(terms)),
         "unaccented": 1.0 if unaccented else 0.0,
+        # English words are in neither side's counts: the word evidence is for Vietnamese
+        "domain_mean": 0.0 if english else domain[0],
+        "domain_min": 0.0 if english else domain[1],
     }
 
 
@@ -145,7 +196,7 @@ def decide(query, found, corpus, background) -> Decision:
     key_rows = {h.row for h in hits if key and key in corpus.tokens(h.row)}
     background_top = float((background @ np.asarray(found.vector, dtype=np.float32)).max()) if len(background) else 0.0
     evidence = features(scored, key_rows, terms, not has_diacritics(query.standalone), background_top, found.dense,
-                        query.english)
+                        query.english, corpus.domain_words.evidence(query.standalone))
     model = load_gate()
     if model is not None:  # fit on data (bot/gate.json, benchmarks/fit_gate.py)
         probability = model.probability(evidence)

@@ -15,14 +15,18 @@ the validation half, which played no part in choosing it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from .chunking import SEPARATOR
+from .corpus import syllables
 from .index import PieceVectors
 from .retrieval import Hit
 
 LEXICAL_WEIGHT = 0.1  # BM25 share: chosen on the tuning half (bench_rerank.py)
+HEADING_WEIGHT = 0.05  # bonus when the question names the passage's own heading (bench_rerank.py)
 CANDIDATES = 40  # chunks reranked: the answer is in the top 40 for every question measured
 TOP = 6  # the top of the fused ranking whose lexical coverage the gate reads
 
@@ -42,8 +46,28 @@ class Passage:
         return float(self.sims.max()) if len(self.sims) else 0.0
 
 
-def rerank(hits: list[Hit], query_vector, vectors: PieceVectors) -> list[Passage]:
-    """``hits`` reordered by their best piece; chunks without pieces (a bare heading) drop out."""
+def heading_words(chunk: dict) -> list[set[str]]:
+    """The folded syllables of the chunk's last two headings that are names, not sentences
+    ("2. Phòng Tài chính – Kế hoạch", "Điều 30. Điều kiện trở thành thành viên…" → without
+    their numbering; a clause whose label is its cut first sentence is not a heading)."""
+    out = []
+    for label in chunk.get("section", "").split(SEPARATOR)[-2:]:
+        if label.endswith("…"):
+            continue
+        words = syllables(re.sub(r"^(?:Điều\s+\d+[a-z]?\.|[IVXLC]+\.|\d+(?:\.\d+)*\.|[a-zđ]\))\s*", "", label))
+        if 2 <= len(words) <= 12:
+            out.append(set(words))
+    return out
+
+
+def names_heading(question_words: set[str], chunk: dict) -> bool:
+    """Does the question name one of the chunk's headings, every word of it?"""
+    return any(words <= question_words for words in heading_words(chunk))
+
+
+def rerank(hits: list[Hit], query_vector, vectors: PieceVectors, named: set[int] | None = None) -> list[Passage]:
+    """``hits`` reordered by their best piece; chunks without pieces (a bare heading) drop
+    out; ``named``: rows whose heading the question names (:func:`names_heading`)."""
     if not hits:
         return []
     q = np.asarray(query_vector, dtype=np.float32)
@@ -53,7 +77,10 @@ def rerank(hits: list[Hit], query_vector, vectors: PieceVectors) -> list[Passage
         sims = np.asarray(vectors.vectors[vectors.of(hit.row)], dtype=np.float32) @ q
         if not len(sims):
             continue
-        out.append(Passage(hit.row, rank, float(sims.max()) + LEXICAL_WEIGHT * hit.lexical / strongest, sims, hit))
+        score = float(sims.max()) + LEXICAL_WEIGHT * hit.lexical / strongest
+        if named and hit.row in named:
+            score += HEADING_WEIGHT
+        out.append(Passage(hit.row, rank, score, sims, hit))
     out.sort(key=lambda p: -p.score)
     return out
 
