@@ -141,7 +141,7 @@ def recall(space: Space, x: np.ndarray, golds: list[list[int]], a: np.ndarray | 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--write", action="store_true", help="store the chosen adapter in bot/adapter.npz")
-    parser.add_argument("--lam", default="0.003,0.01,0.03,0.1", help="L2 weights to try")
+    parser.add_argument("--lam", default="0.03", help="L2 weights to try (comma-separated)")
     args = parser.parse_args()
     settings = get_settings().with_(query_adapter=False)
     started = time.perf_counter()

@@ -258,7 +258,7 @@ def _reference(r: Resolved, corpus: Corpus, answer: Answer) -> None:
         if i == 0 and r.start == r.unit["start"] and (CODE_HEADING.match(line) or line.startswith("Điều ")):
             continue  # the article heading: named in the lead-in
         if line.strip():
-            lines.append(("" if BULLET.match(line) else "- ") + cite(line, 1))
+            lines.append(("" if BULLET.match(line) else "- ") + line)
             quotes.append(line)
     answer.answer = "\n".join(lines)
     answer.citations.append(Citation(
@@ -392,6 +392,22 @@ def _intro(units: list[Piece], k: int) -> list[int]:
     return [k]
 
 
+def _clause_intro(chunk: dict, selected: list[Piece]) -> str | None:
+    """The clause's own opening line when the quote starts with its points ("2. Thành viên
+    liên kết không góp vốn của hợp tác xã bao gồm:" before "a) …"): a chunk cut from a long
+    article carries that line as its heading, which :func:`bot.chunking.pieces` leaves to
+    the lead-in — but "khoản 2 Điều 30" alone does not say what the points are points of."""
+    if not selected or not _POINT.match(selected[0].text):
+        return None
+    label = chunk.get("section", "").split(" › ")[-1].rstrip("…")
+    if not re.match(r"^\d+\.", label):
+        return None
+    for line in chunk["text"].split("\n"):
+        if line.startswith(label) and line.rstrip().endswith(":") and line not in (p.text for p in selected):
+            return line if chunk["text"].index(line) < selected[0].offset else None
+    return None
+
+
 def _clause_outline(row: int, corpus: Corpus, answer: Answer) -> bool:
     """An article whose clauses each carry a heading ("1. Tự nguyện tham gia …", "2. Dân
     chủ, bình đẳng …") answers a list question with those headings, quoted from one
@@ -414,7 +430,7 @@ def _clause_outline(row: int, corpus: Corpus, answer: Answer) -> bool:
     first, last = corpus.chunks[rows[0]], corpus.chunks[rows[-1]]
     article_label = first["section"].split(" › ")[0]
     lead = legal_name({**first, "section": article_label}, corpus.documents.get(first["source"], {}))
-    answer.answer = "\n".join([f"Theo {strip_markers(lead)} [1]:"] + [f"- {cite(h, 1)}" for h in heads])
+    answer.answer = "\n".join([f"Theo {strip_markers(lead)} [1]:"] + [f"- {h}" for h in heads])
     text = corpus.records[first["source"]]["text"][first["start"]:last["end"]]
     answer.citations.append(Citation(id=1, source=first["source"], title=first["title"], section=article_label, text=text,
                                      start=first["start"], end=last["end"], quotes=heads, extra=corpus.extra(first)))
@@ -448,10 +464,11 @@ def _render(picks: list[tuple[int, list[Piece]]], corpus: Corpus, answer: Answer
         else:
             where = f", mục {' › '.join(chunk['section'].split(' › ')[-2:])}" if chunk["section"] else ""
             lines.append(f"{step}Theo {strip_markers(corpus.name(chunk['source'], chunk['title']) + where)} [{n}]:")
-        for piece in selected:
+        intro = _clause_intro(chunk, selected)
+        for piece in ([Piece(chunk["text"].index(intro), intro, True)] if intro else []) + list(selected):
             for line in piece.text.split("\n"):
                 bullet = "" if BULLET.match(line) else "- "
-                lines.append(bullet + cite(line, n))
+                lines.append(bullet + line)
         answer.citations.append(Citation(
             id=n, source=chunk["source"], title=chunk["title"], section=chunk["section"],
             text=chunk["text"], start=chunk["start"], end=chunk["end"], page=chunk.get("page"),
@@ -497,7 +514,7 @@ def _duties(duties: list, corpus: Corpus, answer: Answer) -> None:
         lines.append(f"Theo {strip_markers(name + where)} [{n}]:")
         for d in items:
             for line in d.task.split("\n"):
-                lines.append(("" if BULLET.match(line) else "- ") + cite(line, n))
+                lines.append(("" if BULLET.match(line) else "- ") + line)
         answer.citations.append(Citation(
             id=n, source=source, title=items[0].title, section=section, text=corpus.records[source]["text"][start:end],
             start=start, end=end, quotes=[d.task for d in items],
