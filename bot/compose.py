@@ -136,12 +136,17 @@ def refused(question: object, exc: BadQuestion) -> Answer:
 
 
 def cite(text: str, n: int) -> str:
-    """A quoted line with its [n] at the end: one marker per clause, item or sentence run
-    quoted together, not one after every sentence (eleven markers in one answer read as
-    noise; the line is one quote from one passage). A bracketed number inside the quote
-    (a document's footnote, or a forged marker in an uploaded file) is dropped: every [n]
-    in an answer is one the assistant put there and resolves to a returned source."""
-    return f"{strip_markers(text).strip()} [{n}]"
+    """A line with its [n] at the end (briefings and tables; an answer's quotes carry
+    theirs once, on their lead-in). A bracketed number inside the text is dropped: every
+    [n] the assistant shows is one it put there and resolves to a returned source."""
+    return f"{quote(text)} [{n}]"
+
+
+def quote(line: str) -> str:
+    """A quoted line as shown: without any bracketed number of its own (a document's
+    footnote, or a forged marker in an uploaded file), so every [n] in an answer is one the
+    assistant put on a lead-in and resolves to a returned source."""
+    return strip_markers(line).strip()
 
 
 def strip_markers(text: str) -> str:
@@ -258,7 +263,7 @@ def _reference(r: Resolved, corpus: Corpus, answer: Answer) -> None:
         if i == 0 and r.start == r.unit["start"] and (CODE_HEADING.match(line) or line.startswith("Điều ")):
             continue  # the article heading: named in the lead-in
         if line.strip():
-            lines.append(("" if BULLET.match(line) else "- ") + line)
+            lines.append(("" if BULLET.match(line) else "- ") + quote(line))
             quotes.append(line)
     answer.answer = "\n".join(lines)
     answer.citations.append(Citation(
@@ -430,7 +435,7 @@ def _clause_outline(row: int, corpus: Corpus, answer: Answer) -> bool:
     first, last = corpus.chunks[rows[0]], corpus.chunks[rows[-1]]
     article_label = first["section"].split(" › ")[0]
     lead = legal_name({**first, "section": article_label}, corpus.documents.get(first["source"], {}))
-    answer.answer = "\n".join([f"Theo {strip_markers(lead)} [1]:"] + [f"- {h}" for h in heads])
+    answer.answer = "\n".join([f"Theo {strip_markers(lead)} [1]:"] + [f"- {quote(h)}" for h in heads])
     text = corpus.records[first["source"]]["text"][first["start"]:last["end"]]
     answer.citations.append(Citation(id=1, source=first["source"], title=first["title"], section=article_label, text=text,
                                      start=first["start"], end=last["end"], quotes=heads, extra=corpus.extra(first)))
@@ -468,7 +473,7 @@ def _render(picks: list[tuple[int, list[Piece]]], corpus: Corpus, answer: Answer
         for piece in ([Piece(chunk["text"].index(intro), intro, True)] if intro else []) + list(selected):
             for line in piece.text.split("\n"):
                 bullet = "" if BULLET.match(line) else "- "
-                lines.append(bullet + line)
+                lines.append(bullet + quote(line))
         answer.citations.append(Citation(
             id=n, source=chunk["source"], title=chunk["title"], section=chunk["section"],
             text=chunk["text"], start=chunk["start"], end=chunk["end"], page=chunk.get("page"),
@@ -514,7 +519,7 @@ def _duties(duties: list, corpus: Corpus, answer: Answer) -> None:
         lines.append(f"Theo {strip_markers(name + where)} [{n}]:")
         for d in items:
             for line in d.task.split("\n"):
-                lines.append(("" if BULLET.match(line) else "- ") + line)
+                lines.append(("" if BULLET.match(line) else "- ") + quote(line))
         answer.citations.append(Citation(
             id=n, source=source, title=items[0].title, section=section, text=corpus.records[source]["text"][start:end],
             start=start, end=end, quotes=[d.task for d in items],

@@ -24,8 +24,12 @@ def test_answer_quotes_and_cites_every_sentence(assistant):
     assert "ít nhất 05 thành viên chính thức" in answer.answer
     # the lead-in names the clause, article and instrument as people cite them
     assert answer.answer.startswith("Theo Điều 4 Luật Hợp tác xã 2023 (Giải thích từ ngữ) [1]:")
-    for line in answer.answer.split("\n"):
-        assert re.search(r"\[\d+\]", line), line
+    # one [n] per quoted group, on its lead-in: every quoted line sits under a cited lead-in
+    lines = answer.answer.split("\n")
+    assert re.search(r"^Theo .* \[1\]:$", lines[0])
+    for line in lines[1:]:
+        assert re.search(r"^Theo .* \[\d+\]:$", line) or (line.startswith("- ") and not re.search(r"\[\d+\]", line)), line
+    assert len(re.findall(r"\[\d+\]", answer.answer)) == len(answer.citations)
     c = answer.citations[0]
     assert c.source == "12.4_hop-tac-xa.md#17-2023-qh15" and c.section.startswith("Điều 4.")
     assert c.extra == {"article": "Điều 4", "pd_code": "Điều 12.4.LQ.4", "effective": "01/07/2024",
