@@ -39,21 +39,22 @@ BACKGROUND_FILE = Path(__file__).with_name("background.txt")
 # documents; "hợp tác xã" the reverse; "chế độ báo cáo" is in both.
 BACKGROUND_WORDS_FILE = Path(__file__).with_name("background_words.tsv.gz")
 FEATURES = ("english", "background_margin", "dense_top", "dense_margin", "coverage", "key_coverage", "lexical_top", "terms",
-            "unaccented", "domain_mean", "domain_min", "piece_top", "piece_margin")
-# What the fitted gate uses. Measured with benchmarks/fit_gate.py: adding the lexical
-# features (coverage, BM25, question length) or the dense margin fits the generated
-# questions better — they copy article titles word for word — and refuses two to three
-# times more of the independent, everyday-worded questions. The two dense features hold.
-# Whether the question is English is a feature too: the multilingual model puts English
-# questions closer to every Vietnamese text alike, so their evidence reads on another
-# scale (fit on the generated questions asked in English; 2 → 12 of 16 independent
-# English questions answered, fewer Vietnamese ones refused).
+            "unaccented", "domain_mean", "domain_min", "piece_top", "piece_margin",
+            "heading_named")
+# What the fitted gate uses (benchmarks/fit_gate.py). Lexical coverage and BM25 strength
+# fit the generated questions better — they copy article titles word for word — and
+# refused two to three times more of the everyday-worded hand-written ones, so they are
+# out. Whether the question is English is a feature: the multilingual model puts English
+# questions closer to every Vietnamese text alike, so their evidence reads on another scale.
 # The word evidence (domain_mean, domain_min) is a log-likelihood ratio of the question's
 # syllables and syllable pairs between the loaded documents and the background's full text;
 # the piece evidence (piece_top, piece_margin) the reranked passages' best sentence — finer
 # than a whole chunk's cosine, which it replaced (dense_top): on the tuning questions, 15 %
 # → 10 % of answerable Vietnamese questions refused at the same 2 % of off-topic answered.
-USED = ("english", "background_margin", "domain_mean", "domain_min", "piece_top", "piece_margin")
+# heading_named: the question names one of the best passages' headings word for word
+# ("Chính sách thuế, phí và lệ phí …" → Điều 22): 9 % → 4 % refused on the tuning
+# questions, the hand-written ones unchanged (1 of 145 refused).
+USED = ("english", "background_margin", "domain_mean", "domain_min", "piece_top", "piece_margin", "heading_named")
 
 
 @dataclass
@@ -142,7 +143,8 @@ def read_background_words(path: Path = BACKGROUND_WORDS_FILE) -> Counter:
 
 def features(scored: list[tuple[float, object]], key_rows: set[int], terms: list[str], unaccented: bool,
              background_top: float, dense: list[float], english: bool = False,
-             domain: tuple[float, float] = (0.0, 0.0), pieces: list[float] | None = None) -> dict[str, float]:
+             domain: tuple[float, float] = (0.0, 0.0), pieces: list[float] | None = None,
+             heading_named: int = 0) -> dict[str, float]:
     """The evidence for one question: ``scored`` is (coverage, hit) for the retrieved
     passages in rank order; ``key_rows`` the rows holding the question's most distinctive
     word; ``background_top`` its best cosine against the background titles; ``dense``
@@ -165,6 +167,8 @@ def features(scored: list[tuple[float, object]], key_rows: set[int], terms: list
         # the best sentence or item of the reranked passages, and its lead over the fifth
         "piece_top": pieces[0] if pieces else top,
         "piece_margin": pieces[0] - pieces[min(4, len(pieces) - 1)] if pieces else 0.0,
+        # the question names, word for word, the heading of one of the best passages
+        "heading_named": math.log1p(heading_named),
     }
 
 
@@ -203,7 +207,8 @@ def decide(query, found, corpus, background) -> Decision:
     background_top = float((background @ np.asarray(found.vector, dtype=np.float32)).max()) if len(background) else 0.0
     evidence = features(scored, key_rows, terms, not has_diacritics(query.standalone), background_top, found.dense,
                         query.english, corpus.domain_words.evidence(query.standalone),
-                        sorted((p.best for p in found.passages), reverse=True))
+                        sorted((p.best for p in found.passages), reverse=True),
+                        max((found.named.get(p.row, 0) for p in found.passages[:3]), default=0))
     model = load_gate()
     if model is not None:  # fit on data (bot/gate.json, benchmarks/fit_gate.py)
         probability = model.probability(evidence)

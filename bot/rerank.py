@@ -16,7 +16,7 @@ the validation half, which played no part in choosing it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -60,9 +60,10 @@ def heading_words(chunk: dict) -> list[set[str]]:
     return out
 
 
-def names_heading(question_words: set[str], chunk: dict) -> bool:
-    """Does the question name one of the chunk's headings, every word of it?"""
-    return any(words <= question_words for words in heading_words(chunk))
+def names_heading(question_words: set[str], chunk: dict) -> int:
+    """How many words of the chunk's heading the question names, every word of it (the
+    longest such heading; 0 when none)."""
+    return max((len(words) for words in heading_words(chunk) if words <= question_words), default=0)
 
 
 def rerank(hits: list[Hit], query_vector, vectors: PieceVectors, named: set[int] | None = None) -> list[Passage]:
@@ -94,6 +95,7 @@ class Retrieved:
     passages: list[Passage]  # the candidates reranked by their best piece
     dense: list[float]  # cosines of the dense candidates, best first (the gate's evidence)
     ms: float = 0.0
+    named: dict[int, int] = field(default_factory=dict)  # row → words of its heading the question names in full
 
     @property
     def hits(self) -> list[Hit]:
