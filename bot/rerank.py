@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -46,18 +47,23 @@ class Passage:
         return float(self.sims.max()) if len(self.sims) else 0.0
 
 
-def heading_words(chunk: dict) -> list[set[str]]:
+def heading_words(chunk: dict) -> tuple[frozenset[str], ...]:
     """The folded syllables of the chunk's last two headings that are names, not sentences
     ("2. Phòng Tài chính – Kế hoạch", "Điều 30. Điều kiện trở thành thành viên…" → without
     their numbering; a clause whose label is its cut first sentence is not a heading)."""
+    return _heading_words(chunk.get("section", ""))
+
+
+@lru_cache(maxsize=8192)
+def _heading_words(section: str) -> tuple[frozenset[str], ...]:
     out = []
-    for label in chunk.get("section", "").split(SEPARATOR)[-2:]:
+    for label in section.split(SEPARATOR)[-2:]:
         if label.endswith("…"):
             continue
         words = syllables(re.sub(r"^(?:Điều\s+\d+[a-z]?\.|[IVXLC]+\.|\d+(?:\.\d+)*\.|[a-zđ]\))\s*", "", label))
         if 2 <= len(words) <= 12:
-            out.append(set(words))
-    return out
+            out.append(frozenset(words))
+    return tuple(out)
 
 
 def names_heading(question_words: set[str], chunk: dict) -> int:
