@@ -9,6 +9,9 @@ gate can still tell them apart. The L2 weight ``lam`` is chosen on the tuning ha
 hand-written questions; the validation half and the generated validation split are
 printed beside it and play no part in the choice.
 
+With --write it also stores the accented training questions as bot/question_register.txt,
+which the accent restorer learns the question register from (bot/questions.py).
+
 Prints dense-only retrieval recall (the best piece of each chunk, before BM25 and the
 gate) with and without the adapter; with --write stores the chosen adapter in
 bot/adapter.npz. Refit the gate afterwards (benchmarks/fit_gate.py --write): its features
@@ -31,8 +34,9 @@ from bot.adapter import save_adapter  # noqa: E402
 from bot.answer import Assistant  # noqa: E402
 from bot.config import get_settings  # noqa: E402
 from bot.evaluation import expected_rows, load_questions, load_set  # noqa: E402
-from bot.questions import BadQuestion  # noqa: E402
+from bot.questions import QUESTION_REGISTER_FILE, BadQuestion  # noqa: E402
 from bot.understand import understand  # noqa: E402
+from bot.vietnamese import has_diacritics  # noqa: E402
 
 EVAL = ROOT / "tests" / "eval"
 TAU = 0.05  # softmax temperature of the contrastive loss (e5's own training temperature is 0.01–0.05)
@@ -173,6 +177,10 @@ def main() -> None:
                                                   "training_questions": len(x), "off_topic_held": len(off_topic),
                                                   "recall@5": {n: round(v, 3) for n, v in row.items()}})
         print("written bot/adapter.npz")
+        register = [q["question"] for q in training if has_diacritics(q["question"])]
+        QUESTION_REGISTER_FILE.write_text("\n".join(register) + "\n", encoding="utf-8")
+        print(f"written {QUESTION_REGISTER_FILE.relative_to(ROOT)} ({len(register)} accented training questions;"
+              " the accent restorer reads them: rebuild the index)")
 
 
 if __name__ == "__main__":

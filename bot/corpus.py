@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .index import IndexHandle
-from .questions import QUESTION_PHRASES, TermStats, places_in
+from .questions import TermStats, places_in, question_texts
 from .vietnamese import AccentRestorer, canonical, fold, lexical_tokens
 
 _EXTRA_KEYS = ("article", "pd_code", "effective", "status", "instrument")
@@ -133,7 +133,7 @@ class Corpus:
         if path.exists():
             with path.open("rb") as f:
                 return pickle.load(f)
-        return AccentRestorer([r["text"] for r in self.records.values()] + [QUESTION_PHRASES])
+        return AccentRestorer([r["text"] for r in self.records.values()] + question_texts())
 
     @cached_property
     def folded(self) -> str:

@@ -29,6 +29,7 @@ manager, which embeds only chunks it has not seen; removed files are purged.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -371,10 +372,13 @@ def _fingerprint(settings: Settings) -> dict[str, str]:
     differ, every file is redone (vectors are still reused when the model is the same)."""
     from .duties import FORMAT as DUTIES_FORMAT
     from .embeddings import model_name
+    from .questions import question_texts
 
     return {
         "chunker": CHUNKER_VERSION, "chunk_max_chars": str(settings.chunk_max_chars),
         "duties_format": str(DUTIES_FORMAT),
+        # the accent restorer learns the question register too (bot/questions.py)
+        "question_register": hashlib.sha256("\n".join(question_texts()).encode("utf-8")).hexdigest()[:12],
         "embedding_model": model_name(settings),
         "query_prefix": str(settings.query_prefix), "passage_prefix": str(settings.passage_prefix),
     }
@@ -651,12 +655,12 @@ def _write_derived(version: Path, documents: list[SourceDocument]) -> None:
     import pickle
     import re
 
-    from .questions import QUESTION_PHRASES
+    from .questions import question_texts
     from .vietnamese import AccentRestorer, canonical, fold
 
     texts = [d.text for d in documents]
     with (version / "restorer.tmp").open("wb") as f:
-        pickle.dump(AccentRestorer(texts + [QUESTION_PHRASES]), f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(AccentRestorer(texts + question_texts()), f, protocol=pickle.HIGHEST_PROTOCOL)
     (version / "restorer.tmp").replace(version / "restorer.pickle")
     (version / "folded.txt").write_text(" ".join(fold(canonical(re.sub(r"\s+", " ", t))) for t in texts), encoding="utf-8")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from .vietnamese import canonical, fold, has_diacritics, lexical_tokens, nfc
@@ -67,6 +68,19 @@ có bắt buộc không? phải làm gì? cần làm gì? làm gì? làm sao? l�
 cần những gì? tại sao? vì sao? có mấy loại? tối đa bao nhiêu? tối thiểu bao nhiêu? ít nhất bao nhiêu?
 nhiều nhất bao nhiêu? ai được? ai phải? cho tôi hỏi, xin hỏi, vậy thì, còn thì sao? nếu muốn thì phải
 """
+# How people ask, as data: the accented questions of the training set (tests/eval/
+# training.jsonl, written by helpers from the documents; benchmarks/fit_adapter.py writes
+# this file). With QUESTION_PHRASES they teach the accent restorer the question register the
+# documents never use ("nộp mấy bộ" — not "máy", which "bộ máy" makes the documents' choice).
+QUESTION_REGISTER_FILE = Path(__file__).with_name("question_register.txt")
+
+
+def question_texts() -> list[str]:
+    """Question-register text for the accent restorer, beside the documents' own."""
+    register = QUESTION_REGISTER_FILE.read_text(encoding="utf-8") if QUESTION_REGISTER_FILE.exists() else ""
+    return [QUESTION_PHRASES, register]
+
+
 # Domain words every document is full of: they never make a question answerable alone.
 GENERIC = set("""
 hop tac xa kinh te tap the lien hiep thanh vien to chuc tinh thanh pho ke hoach chuong trinh
