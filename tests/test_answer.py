@@ -236,3 +236,23 @@ def test_definitions_are_indexed_by_every_beginning_before_la(assistant):
     assert re.match(r"\d+\.\s*Tổ hợp tác là", line) and assistant.chunks[row]["text"][offset:].startswith(line)
     for term in ("to hop tac", "hop tac xa", "lien hiep hop tac xa", "thanh vien", "von dieu le", "khong co", "dieu le"):
         assert definitions.get(term) == scan(term), term
+
+
+def test_points_are_quoted_with_what_they_are_points_of(assistant):
+    """A quote that starts with points a), b) brings the line that introduces them —
+    the sentence before them in the chunk, or the clause's own opening line that a chunk cut
+    from a long article carries as its heading."""
+    from bot.chunking import Piece, pieces
+    from bot.compose import _clause_intro, _intro
+
+    [chunk] = [c for c in assistant.chunks if c["source"] == LAW and c["section"].startswith("Điều 98.")
+               and "› 3. Trong thời hạn 07 ngày" in c["section"]]
+    units = pieces(chunk)
+    first_point = next(k for k, u in enumerate(units) if u.text.startswith("a) "))
+    assert _intro(units, first_point + 1) == [first_point - 1, first_point + 1]  # b) comes with "3. … sau đây:"
+    assert units[first_point - 1].text.endswith("sau đây:")
+    [clause] = [c for c in assistant.chunks if c["source"] == LAW and c["section"].startswith("Điều 30.")
+                and "› 2. Thành viên liên kết không góp vốn" in c["section"]]
+    points = [u for u in pieces(clause) if u.text.startswith("b) ")]
+    assert _clause_intro(clause, points) == "2. Thành viên liên kết không góp vốn của hợp tác xã bao gồm:"
+    assert _clause_intro(clause, [Piece(0, "Một câu thường.", False)]) is None

@@ -51,3 +51,18 @@ def test_stored_piece_vectors_match_the_model(assistant):
     fresh = np.asarray(assistant.embeddings.embed_documents([piece_context(chunk, p) for p in pieces(chunk)]))
     stored = np.asarray(store.vectors[store.of(row)], dtype=np.float32)
     assert stored.shape == fresh.shape and ((stored * fresh).sum(axis=1) > 0.995).all()
+
+
+def test_a_question_naming_a_heading_is_recognised():
+    from bot.rerank import heading_words, names_heading
+
+    chunk = {"section": "III. TỔ CHỨC THỰC HIỆN › 2. Phòng Tài chính – Kế hoạch"}
+    assert frozenset({"phong", "tai", "chinh", "ke", "hoach"}) in heading_words(chunk)
+    from bot.corpus import syllables
+
+    assert names_heading(set(syllables("Phòng Tài chính - Kế hoạch Cam Ranh làm gì?")), chunk) == 5
+    assert names_heading(set(syllables("phong tai chinh ke hoach lam gi")), chunk) == 5  # accents optional
+    assert names_heading(set(syllables("Phòng Kinh tế làm gì?")), chunk) == 0
+    # a clause labelled by its cut first sentence is not a heading; the article's title is
+    cut = {"section": "Điều 98. Giải thể tự nguyện › 3. Trong thời hạn 07 ngày làm việc kể từ ngày…"}
+    assert heading_words(cut) == (frozenset({"giai", "the", "tu", "nguyen"}),)
