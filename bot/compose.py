@@ -470,7 +470,8 @@ def _render(picks: list[tuple[int, list[Piece]]], corpus: Corpus, answer: Answer
             where = f", mục {' › '.join(chunk['section'].split(' › ')[-2:])}" if chunk["section"] else ""
             lines.append(f"{step}Theo {strip_markers(corpus.name(chunk['source'], chunk['title']) + where)} [{n}]:")
         intro = _clause_intro(chunk, selected)
-        for piece in ([Piece(chunk["text"].index(intro), intro, True)] if intro else []) + list(selected):
+        selected = ([Piece(chunk["text"].index(intro), intro, True)] if intro else []) + list(selected)
+        for piece in selected:
             for line in piece.text.split("\n"):
                 bullet = "" if BULLET.match(line) else "- "
                 lines.append(bullet + quote(line))

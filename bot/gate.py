@@ -53,7 +53,7 @@ FEATURES = ("english", "background_margin", "dense_top", "dense_margin", "covera
 # → 10 % of answerable Vietnamese questions refused at the same 2 % of off-topic answered.
 # heading_named: the question names one of the best passages' headings word for word
 # ("Chính sách thuế, phí và lệ phí …" → Điều 22): 9 % → 4 % refused on the tuning
-# questions, the hand-written ones unchanged (1 of 145 refused).
+# questions, the hand-written ones unchanged (the same one of 145 refused).
 USED = ("english", "background_margin", "domain_mean", "domain_min", "piece_top", "piece_margin", "heading_named")
 
 
