@@ -156,7 +156,7 @@ class Assistant:
             lexical_query=query.lexical, query_vector=vector, stats=stats)
         words = set(syllables(query.standalone))
         named = {h.row: n for h in candidates if (n := names_heading(words, self.chunks[h.row]))}
-        passages = rerank(candidates, vector, self.handle.pieces(), set(named))
+        passages = rerank(candidates, vector, self.handle.pieces(), named)
         found = Retrieved(vector, candidates, passages, stats.get("dense", []), round((time.perf_counter() - t) * 1000, 1),
                           named)
         return replace(turn, found=found)

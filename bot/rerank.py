@@ -16,6 +16,7 @@ the validation half, which played no part in choosing it.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -72,7 +73,7 @@ def names_heading(question_words: set[str], chunk: dict) -> int:
     return max((len(words) for words in heading_words(chunk) if words <= question_words), default=0)
 
 
-def rerank(hits: list[Hit], query_vector, vectors: PieceVectors, named: set[int] | None = None) -> list[Passage]:
+def rerank(hits: list[Hit], query_vector, vectors: PieceVectors, named: Container[int] | None = None) -> list[Passage]:
     """``hits`` reordered by their best piece; chunks without pieces (a bare heading) drop
     out; ``named``: rows whose heading the question names (:func:`names_heading`)."""
     if not hits:
