@@ -153,7 +153,8 @@ class Assistant:
         stats: dict = {}
         candidates = [] if query.chitchat else hybrid_search(
             self.handle, self.embeddings, query.dense_query, k=CANDIDATES, sources=query.sources,
-            lexical_query=query.lexical, query_vector=vector, stats=stats)
+            lexical_query=query.lexical, query_vector=vector, stats=stats,
+            pieces=self.handle.pieces())
         words = set(syllables(query.standalone))
         named = {h.row: n for h in candidates if (n := names_heading(words, self.chunks[h.row]))}
         passages = rerank(candidates, vector, self.handle.pieces(), named)

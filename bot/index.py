@@ -678,6 +678,7 @@ class PieceVectors:
 
     vectors: object  # float16 array (pieces × dim), memory-mapped: a question reads ~40 chunks' rows
     starts: object  # int array, one more entry than there are chunks
+    _dense: object = None  # float32 copy of ``vectors``, made on the first whole-index search
 
     @classmethod
     def load(cls, path: Path, chunks: int) -> "PieceVectors":
@@ -696,6 +697,21 @@ class PieceVectors:
 
     def of(self, row: int) -> slice:
         return slice(int(self.starts[row]), int(self.starts[row + 1]))
+
+    def best(self, query_vector):
+        """An array: each chunk's best piece cosine to the question (-1 for a chunk without pieces):
+        the sentence-level ranking of the whole index, one matrix product."""
+        import numpy as np
+
+        if self._dense is None:  # float32 once: float16 products have no BLAS path
+            self._dense = np.asarray(self.vectors, dtype=np.float32)
+        out = np.full(len(self.starts) - 1, -1.0, dtype=np.float32)
+        if not len(self._dense):
+            return out
+        sims = self._dense @ np.asarray(query_vector, dtype=np.float32)
+        has = np.diff(self.starts) > 0
+        out[has] = np.maximum.reduceat(sims, self.starts[:-1][has])
+        return out
 
 @dataclass
 class IndexHandle:

@@ -17,7 +17,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .index import IndexHandle
+from .index import IndexHandle, PieceVectors
 from .vietnamese import has_diacritics, nfc
 
 RRF_K = 60  # the constant from Cormack et al.; small changes do not matter
@@ -35,14 +35,18 @@ class Hit:
 
 def hybrid_search(handle: IndexHandle, embeddings, query: str, k: int = 6, candidates: int = 40,
                   sources: list[str] | None = None, lexical_query: str | None = None,
-                  query_vector: list[float] | None = None, stats: dict | None = None) -> list[Hit]:
+                  query_vector: list[float] | None = None, stats: dict | None = None,
+                  pieces: PieceVectors | None = None) -> list[Hit]:
     """Top ``k`` chunks for ``query`` by RRF over dense and lexical rankings.
 
     ``lexical_query`` (default: the query) is what BM25 sees — for an English question
     only its names and numbers, possibly nothing ("": dense only);
     ``query_vector`` an embedding of the query already computed by the caller;
     ``stats``, when given, receives the dense cosines of the candidates in rank order
-    (the gate's evidence, whether or not they survive the fusion).
+    (the gate's evidence, whether or not they survive the fusion);
+    ``pieces``, when given, adds a third ranking: every chunk by its best sentence or
+    list item (the clause that answers, inside a long article the chunk's own vector
+    dilutes).
     """
     query = nfc(query).strip()
     lexical_query = query if lexical_query is None else nfc(lexical_query).strip()  # "" = no lexical side
@@ -61,7 +65,9 @@ def hybrid_search(handle: IndexHandle, embeddings, query: str, k: int = 6, candi
     dense_score: dict[int, float] = {}
     collection = handle.collection()
     where = {"source": {"$in": list(sources)}} if sources else None
-    result = collection.query(query_embeddings=[query_vector if query_vector is not None else embeddings.embed_query(query)],
+    if query_vector is None:
+        query_vector = embeddings.embed_query(query)
+    result = collection.query(query_embeddings=[query_vector],
                               n_results=min(candidates, max(1, int(allowed.sum()))), where=where,
                               include=["distances"])
     if stats is not None:
@@ -72,6 +78,14 @@ def hybrid_search(handle: IndexHandle, embeddings, query: str, k: int = 6, candi
             continue
         dense_score[row] = 1.0 - float(distance)
         fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
+
+    # sentence ranking: each chunk by its best piece, over the whole index
+    if pieces is not None:
+        best = np.where(allowed, pieces.best(query_vector), -2.0)
+        for rank, row in enumerate(np.argsort(-best)[:candidates]):
+            if best[row] <= -1.0:
+                break
+            fused[int(row)] = fused.get(int(row), 0.0) + 1.0 / (RRF_K + rank + 1)
 
     # lexical rankings: folded always, accented when the user typed accents
     lexical_best = np.zeros(len(chunks), dtype=np.float32)

@@ -66,3 +66,25 @@ def test_a_question_naming_a_heading_is_recognised():
     # a clause labelled by its cut first sentence is not a heading; the article's title is
     cut = {"section": "Điều 98. Giải thể tự nguyện › 3. Trong thời hạn 07 ngày làm việc kể từ ngày…"}
     assert heading_words(cut) == (frozenset({"giai", "the", "tu", "nguyen"}),)
+
+
+def test_sentence_search_ranks_every_chunk_by_its_best_piece(assistant):
+    """The third ranking reads the whole index: each chunk scores its best piece, and the
+    chunk holding the best piece of all is a candidate even where the chunk's own vector
+    and BM25 leave it out."""
+    question = "tổ hợp tác muốn lên hợp tác xã thì phải hoạt động được bao lâu"  # Điều 108, clause 1
+    vector = assistant.embeddings.embed_query(question)
+    vectors = assistant.handle.pieces()
+    best = vectors.best(vector)
+    assert best.shape == (len(assistant.chunks),)
+    for row in (0, len(assistant.chunks) // 2, len(assistant.chunks) - 1):
+        own = np.asarray(vectors.vectors[vectors.of(row)], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+        assert best[row] == pytest.approx(float(own.max()) if len(own) else -1.0, abs=1e-5)
+    top = int(np.argmax(best))
+    without = hybrid_search(assistant.handle, assistant.embeddings, question, k=CANDIDATES, query_vector=vector)
+    with_pieces = hybrid_search(assistant.handle, assistant.embeddings, question, k=CANDIDATES, query_vector=vector,
+                                pieces=vectors)
+    assert top not in {h.row for h in without}  # the case this ranking exists for
+    assert top in {h.row for h in with_pieces}
+    assert "Điều 108." in assistant.chunks[top]["section"]
+    assert len(with_pieces) == len(without) == CANDIDATES
