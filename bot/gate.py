@@ -6,8 +6,10 @@ wording with the law). The gate instead combines several kinds of evidence that 
 passage answers the question — dense similarity (paraphrase, English, no diacritics),
 its margin over the rest, lexical coverage of the distinctive terms (exact names), the
 BM25 strength — in a logistic regression fit by ``benchmarks/fit_gate.py`` on generated
-answerable questions (from the corpus structure) and off-topic ones (article titles of 46
-other legal topics), tuned on one half and reported on the other. The coefficients and
+answerable questions (from the corpus structure), off-topic ones (article titles of 46
+other legal topics) and the training questions helpers wrote the way people ask (their
+evidence read through an adapter fit without them), tuned on one half and reported on
+the other. The coefficients and
 the operating point live in ``bot/gate.json``; nothing here is tuned by hand.
 """
 

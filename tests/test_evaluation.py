@@ -57,33 +57,33 @@ def test_hand_written_halves_as_the_issue_asks():
 
 def test_thresholds(report):
     """The hand-written tuning half (questions.jsonl, tune2.jsonl): what the few numbers
-    of the reranker, the composer and the adapter were chosen on. Measured: R@5 0.903, fact
-    recall 0.859, 2 of 145 refused, 20 of 24 unanswerable refused."""
+    of the reranker, the composer and the adapter were chosen on. Measured: R@5 0.917, fact
+    recall 0.876, 1 of 145 refused, 19 of 24 unanswerable refused."""
     m = report.metrics
     print("\n".join(report.lines()))
     assert m["questions"] >= 160
-    assert m["fact_recall"] >= 0.83
+    assert m["fact_recall"] >= 0.85
     assert m["citation_validity"] == 1.0
-    assert m["abstention_accuracy"] >= 0.79
-    assert m["false_abstentions"] <= 4
-    assert m["recall@5"] >= 0.88
+    assert m["abstention_accuracy"] >= 0.75
+    assert m["false_abstentions"] <= 3
+    assert m["recall@5"] >= 0.9
 
 
 def test_validation_half_written_independently(validation):
     """Questions written without seeing the code or any answer (phapdien.jsonl,
     independent.jsonl, fresh.jsonl, holdout.jsonl — the last run for the first time on the
     final system). Thresholds sit just under what was measured (README: R@5 0.850, fact
-    recall 0.727, 5.6 % refused, 0.57 of the unanswerable refused, every English question
-    answered, English fact recall 0.74): they catch regressions; they are not the targets
+    recall 0.754, 2.6 % refused, 0.43 of the unanswerable refused, every English question
+    answered, English fact recall 0.72): they catch regressions; they are not the targets
     (issue #10 asks 0.95 / 0.90 / 2 % / 0.8), which are not met."""
     m = validation.metrics
     print("\n".join(validation.lines()))
     assert m["questions"] >= 260
     assert m["citation_validity"] == 1.0
     assert m["recall@5"] >= 0.83
-    assert m["fact_recall"] >= 0.70
-    assert m["false_abstention_rate"] <= 0.07
-    assert m["abstention_accuracy"] >= 0.5
+    assert m["fact_recall"] >= 0.73
+    assert m["false_abstention_rate"] <= 0.04
+    assert m["abstention_accuracy"] >= 0.4
     english = m["groups"]["english"]
     assert 1 - english["abstained"] / english["n"] >= 0.9
     assert english["fact_recall"] >= 0.65
@@ -97,21 +97,21 @@ def test_generated_validation_split(generated):
     off_topic = generated.metrics["groups"]["off_topic"]
     assert m["citation_validity"] == 1.0
     assert m["recall@5"] >= 0.98  # 0.993 measured
-    assert off_topic["abstained"] / off_topic["n"] >= 0.97  # 0.98
-    assert m["false_abstention_rate"] <= 0.09  # 0.063
+    assert off_topic["abstained"] / off_topic["n"] >= 0.97  # 0.977
+    assert m["false_abstention_rate"] <= 0.09  # 0.070
 
 
 def test_generated_english_validation_split(assistant):
     """The generated questions asked in English: off-topic ones refused like Vietnamese ones
-    (0.993 measured); the right article in the top 5 for 0.79; 41 % of the answerable ones
+    (0.98 measured); the right article in the top 5 for 0.81; 35 % of the answerable ones
     still refused (the gate's English operating point)."""
     report = evaluate(assistant, load_set("generated English · validation split"))
     m = report.metrics
     off_topic = m["groups"]["off_topic"]
     assert m["citation_validity"] == 1.0
     assert off_topic["abstained"] / off_topic["n"] >= 0.97
-    assert m["recall@5"] >= 0.75
-    assert m["false_abstention_rate"] <= 0.45
+    assert m["recall@5"] >= 0.77
+    assert m["false_abstention_rate"] <= 0.4
 
 
 def test_citation_check_catches_invented_text_and_dangling_markers(assistant):
