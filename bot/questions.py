@@ -87,13 +87,18 @@ hop tac xa kinh te tap the lien hiep thanh vien to chuc tinh thanh pho ke hoach 
 nghi quyet phat trien
 """.split())
 
-_FOLLOW_UP = re.compile(r"^(?:con|the con|vay con|va|con ve|ve)\b|\bthi sao\b|\bthe nao\b.*\?$|^(?:con )")
+_FOLLOW_UP = re.compile(r"^(?:con|the con|vay con|va|con ve|ve)\b|\bthi sao\b|(?<!^)\bthe nao\b.*\?$|^(?:con )")
+# "Thế …", "Vậy …", "Nếu vậy …" opening a question lean on the one before ("Thế mỗi lần
+# được tạm ngừng tối đa bao lâu?"); read with diacritics only: folded, "vay" is also "vay
+# vốn" and "the" "thẻ"; "Thế nào là …" asks on its own.
+_FOLLOW_UP_OPENING = re.compile(r"^(?:thế thì|vậy thì|nếu vậy|như vậy|thế|vậy)\s+(?!nào\b)", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _AGENCY = re.compile(
     r"\b(?:phong|so|ban|trung tam|uy ban nhan dan|ubnd|lien minh|mat tran|hoi dong)\b[^?,.;]*?"
     r"(?=\s+(?:co|thi|la|phai|duoc|can|lam|chiu|se)\b|[?,.;]|$)"
 )
-_FILLER = re.compile(r"^(?:còn|thế còn|vậy còn|và)\s+|\s*(?:thì sao|thế nào|ra sao)\s*\??\s*$", re.IGNORECASE)
+_FILLER = re.compile(r"^(?:còn|thế còn|vậy còn|và|thế thì|vậy thì|nếu vậy|như vậy|thế|vậy)\s+(?!nào\b)"
+                     r"|\s*(?:thì sao|thế nào|ra sao)\s*\??\s*$", re.IGNORECASE)
 _CHITCHAT = re.compile(
     r"^(?:xin chao|chao|hello|hi|cam on|thank|thanks|ban la ai|ban ten gi|who are you|tam biet|bye|ok|"
     r"alo|ban khoe khong|how are you)\b"
@@ -193,7 +198,7 @@ def standalone(question: str, history: list[dict] | None) -> str:
         return question
     f = fold(canonical(question))
     content = [t for t in f.replace("?", " ").split() if t not in STOPWORDS]
-    if not (_FOLLOW_UP.search(f) or len(content) <= 2):
+    if not (_FOLLOW_UP.search(f) or _FOLLOW_UP_OPENING.match(nfc(question)) or len(content) <= 2):
         return question
     previous = nfc(previous)
     core = _FILLER.sub("", _FILLER.sub("", question)).strip(" ?")

@@ -110,7 +110,7 @@ def understand(raw: object, history: list[dict] | None, sources: list[str] | Non
         reference=reference, resolved=resolved, ref_named=bool(reference) and bool(instrument_sources(full, corpus.documents)),
         how_to=bool(_HOW_TO.search(fold(canonical(full)).lower())), wants_list=bool(_LIST_QUESTION.search(folded)),
         asks_signer=bool(_SIGNER.search(folded)), definition=term if len(term) >= 3 else "",
-        parts=parts(full) if not (reference or duties or compare) else [],
+        parts=parts(question) if not (reference or duties or compare) else [],
     )
 
 

@@ -256,3 +256,16 @@ def test_points_are_quoted_with_what_they_are_points_of(assistant):
     points = [u for u in pieces(clause) if u.text.startswith("b) ")]
     assert _clause_intro(clause, points) == "2. Thành viên liên kết không góp vốn của hợp tác xã bao gồm:"
     assert _clause_intro(clause, [Piece(0, "Một câu thường.", False)]) is None
+
+
+def test_follow_up_is_not_answered_as_a_compound_with_the_previous_question(assistant):
+    """A follow-up joined to the question before it ("… mấy ngày? mỗi lần … bao lâu") is one
+    question to search with, not two to answer: the parts are read from what was asked."""
+    history = [{"role": "user", "content": "HTX muốn tạm ngừng kinh doanh thì phải báo trước mấy ngày?"},
+               {"role": "assistant", "content": "…"}]
+    turn = assistant.examine("Thế mỗi lần được tạm ngừng tối đa bao lâu?", history)
+    assert turn.query.standalone.startswith("HTX muốn tạm ngừng") and turn.query.parts == []
+    answer = assistant.ask("Thế mỗi lần được tạm ngừng tối đa bao lâu?", history)
+    assert not answer.abstained and "không được quá 12 tháng" in answer.answer
+    compound = assistant.examine("Nhiệm kỳ Hội đồng quản trị tối đa mấy năm? Ban kiểm soát có bao nhiêu thành viên?")
+    assert len(compound.query.parts) == 2

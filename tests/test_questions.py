@@ -33,6 +33,18 @@ def test_follow_up_replaces_year_place_or_agency():
     assert standalone("Còn năm 2045 thì sao?", []) == "Còn năm 2045 thì sao?"
 
 
+def test_follow_up_opened_by_the_or_vay_leans_on_the_previous_question():
+    """"Thế …" / "Vậy …" opening a question continue the previous one; "Thế nào là …" and an
+    unaccented "vay" (borrow) do not."""
+    history = [{"role": "user", "content": "HTX muốn tạm ngừng kinh doanh thì phải báo trước mấy ngày?"}]
+    for question in ("Thế mỗi lần được tạm ngừng tối đa bao lâu?", "Vậy mỗi lần báo tạm ngừng được nghỉ tối đa bao lâu?"):
+        full = standalone(question, history)
+        assert full.startswith("HTX muốn tạm ngừng kinh doanh") and "mỗi lần" in full and "Thế" not in full
+    assert standalone("Thế nào là hợp tác xã chuyển đổi từ tổ hợp tác?", history) == \
+        "Thế nào là hợp tác xã chuyển đổi từ tổ hợp tác?"
+    assert standalone("vay von quy ho tro phat trien hop tac xa can dieu kien gi?", history).startswith("vay von")
+
+
 def test_places_without_accents_and_ambiguous_names():
     assert places_in("muc tieu cua ca mau") == ["Cà Mau"]
     assert places_in("Tỉnh Bà Rịa – Vũng Tàu") == ["Bà Rịa - Vũng Tàu"]
