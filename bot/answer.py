@@ -151,13 +151,13 @@ class Assistant:
         query = turn.query
         vector = self._query_vector(query.dense_query)
         stats: dict = {}
+        pieces = self.handle.pieces()
         candidates = [] if query.chitchat else hybrid_search(
             self.handle, self.embeddings, query.dense_query, k=CANDIDATES, sources=query.sources,
-            lexical_query=query.lexical, query_vector=vector, stats=stats,
-            pieces=self.handle.pieces())
+            lexical_query=query.lexical, query_vector=vector, stats=stats, pieces=pieces)
         words = set(syllables(query.standalone))
         named = {h.row: n for h in candidates if (n := names_heading(words, self.chunks[h.row]))}
-        passages = rerank(candidates, vector, self.handle.pieces(), named)
+        passages = rerank(candidates, vector, pieces, named)
         found = Retrieved(vector, candidates, passages, stats.get("dense", []), round((time.perf_counter() - t) * 1000, 1),
                           named)
         return replace(turn, found=found)

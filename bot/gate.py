@@ -9,8 +9,8 @@ BM25 strength — in a logistic regression fit by ``benchmarks/fit_gate.py`` on 
 answerable questions (from the corpus structure), off-topic ones (article titles of 46
 other legal topics) and the training questions helpers wrote the way people ask (their
 evidence read through an adapter fit without them), tuned on one half and reported on
-the other. The coefficients and
-the operating point live in ``bot/gate.json``; nothing here is tuned by hand.
+the other. The coefficients and the operating point live in ``bot/gate.json``; nothing
+here is tuned by hand.
 """
 
 from __future__ import annotations

@@ -713,6 +713,7 @@ class PieceVectors:
         out[has] = np.maximum.reduceat(sims, self.starts[:-1][has])
         return out
 
+
 @dataclass
 class IndexHandle:
     """A published index version, opened for reading."""
