@@ -1,7 +1,7 @@
 """Stage 7 — answer: the chain that turns a question into a grounded, cited answer.
 
 understand (bot/understand.py: what is asked) → retrieve (bot/retrieval.py: hybrid
-dense + BM25) → rerank (bot/rerank.py: by the best sentence, vectors from the index) →
+dense + sentence + BM25) → rerank (bot/rerank.py: by the best sentence, vectors from the index) →
 gate (bot/gate.py: answer or refuse, fit on data) → compose (bot/compose.py: verbatim,
 cited) → optionally an LLM rewrite whose every sentence is verified (bot/llm.py).
 

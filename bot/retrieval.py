@@ -1,10 +1,12 @@
-"""Stage 4 — retrieval: dense (Chroma) and lexical (BM25) results fused by reciprocal rank.
+"""Stage 4 — retrieval: dense (Chroma), sentence and lexical (BM25) rankings fused by reciprocal rank.
 
 Dense retrieval carries paraphrases ("phòng nào lo các HTX chở khách?" → "giao thông vận
-tải"); BM25 carries exact names, numbers and document codes; reciprocal rank fusion needs
-no score calibration between the two. A question typed without diacritics is matched on
-the accent-folded BM25 field (dense embeddings cope with it less well), one with
-diacritics on both fields.
+tải"); the sentence ranking (each chunk by its best sentence or list item, from the piece
+vectors stored with the index) carries the one clause of a long article that answers,
+which the whole chunk's vector dilutes; BM25 carries exact names, numbers and document
+codes; reciprocal rank fusion needs no score calibration between them. A question typed
+without diacritics is matched on the accent-folded BM25 field (dense embeddings cope with
+it less well), one with diacritics on both fields.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def hybrid_search(handle: IndexHandle, embeddings, query: str, k: int = 6, candi
                   sources: list[str] | None = None, lexical_query: str | None = None,
                   query_vector: list[float] | None = None, stats: dict | None = None,
                   pieces: PieceVectors | None = None) -> list[Hit]:
-    """Top ``k`` chunks for ``query`` by RRF over dense and lexical rankings.
+    """Top ``k`` chunks for ``query`` by RRF over dense, sentence and lexical rankings.
 
     ``lexical_query`` (default: the query) is what BM25 sees — for an English question
     only its names and numbers, possibly nothing ("": dense only);
