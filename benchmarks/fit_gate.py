@@ -2,9 +2,12 @@
 
 Fit on: the tuning half of the generated set (tests/eval/generated.jsonl, from
 benchmarks/make_devset.py; the same questions in English, tests/eval/generated_en.jsonl),
-the tuning half of the hand-written questions, and the 2,000-odd training questions
+the tuning half of the hand-written questions, the 3,000-odd training questions
 (tests/eval/training.jsonl: how real people word answerable questions; the templated
-questions alone taught the gate to refuse everyday wording). The query adapter was fit
+questions alone taught the gate to refuse everyday wording) and, so that wording does
+not stand in for the answer, questions helpers wrote the same way that must be refused
+(tests/eval/training_refused.jsonl: other areas of law and life, and near-misses the
+documents do not answer — the latter shape the weights but not the operating point). The query adapter was fit
 on those training questions, so their evidence would look better than a new question's:
 each half's features are read with an adapter fit on the other half only (cross-fitting).
 Reported on: the validation half of the generated set and the independent set written
@@ -106,14 +109,20 @@ def main() -> None:
     started = time.perf_counter()
     x_tune, y_tune = _rows(assistant, tune, features)
     x_train, y_train = _training_rows(assistant, features)
-    x_tune, y_tune = np.concatenate([x_tune, x_train]), np.concatenate([y_tune, y_train])
+    refusals = load_questions(EVAL / "training_refused.jsonl")
+    x_off, y_off = _rows(assistant, [q for q in refusals if "near_miss" not in q.get("tags", [])], features)
+    x_near, y_near = _rows(assistant, [q for q in refusals if "near_miss" in q.get("tags", [])], features)
+    # the operating point reads every tuning question but the near-misses: they shape the
+    # weights, but "≤ 2 % answered" is a promise about off-topic questions
+    x_tune, y_tune = np.concatenate([x_tune, x_train, x_off]), np.concatenate([y_tune, y_train, y_off])
     x_val, y_val = _rows(assistant, valid_generated, features)
     x_ind, y_ind = _rows(assistant, independent, features)
     print(f"features for {len(y_tune) + len(y_val) + len(y_ind)} questions in {time.perf_counter() - started:.0f} s")
 
-    mean, scale = x_tune.mean(axis=0), x_tune.std(axis=0) + 1e-9
+    x_fit, y_fit = np.concatenate([x_tune, x_near]), np.concatenate([y_tune, y_near])
+    mean, scale = x_fit.mean(axis=0), x_fit.std(axis=0) + 1e-9
     model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
-    model.fit((x_tune - mean) / scale, y_tune)
+    model.fit((x_fit - mean) / scale, y_fit)
 
     def prob(x: np.ndarray) -> np.ndarray:
         return model.predict_proba((x - mean) / scale)[:, 1]
@@ -161,8 +170,9 @@ def main() -> None:
             "scale": {f: float(s) for f, s in zip(features, scale)},
             "threshold": threshold,
             "threshold_english": thresholds[True],
-            "fitted_on": {"tuning questions": int(len(y_tune)), "off-topic among them": int((y_tune == 0).sum()),
-                          "training questions (cross-fit)": int(len(y_train))},
+            "fitted_on": {"tuning questions": int(len(y_fit)), "refused among them": int((y_fit == 0).sum()),
+                          "training questions (cross-fit)": int(len(y_train)),
+                          "training off-topic": int(len(y_off)), "training near-misses": int(len(y_near))},
             "validation": {"answerable_refused": a, "off_topic_answered": b, "independent_refused": e},
         }
         GATE_FILE.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

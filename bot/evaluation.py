@@ -27,9 +27,10 @@ _EVAL = Path(__file__).resolve().parent.parent / "tests" / "eval"
 EVAL_SETS: dict[str, tuple[list[Path], str | None]] = {
     "tuning (hand-written)": ([_EVAL / "questions.jsonl", _EVAL / "tune2.jsonl"], None),
     "validation (independent)": ([_EVAL / "phapdien.jsonl", _EVAL / "independent.jsonl", _EVAL / "fresh.jsonl",
-                                  _EVAL / "holdout.jsonl"], None),
-    # the newest independent questions alone: run for the first time on the final system
+                                  _EVAL / "holdout.jsonl", _EVAL / "holdout2.jsonl"], None),
+    # each round's newest independent questions alone: run for the first time on that round's final system
     "validation · held out": ([_EVAL / "holdout.jsonl"], None),
+    "validation · held out, round 4": ([_EVAL / "holdout2.jsonl"], None),
     "generated · tuning split": ([_EVAL / "generated.jsonl"], "tune"),
     "generated · validation split": ([_EVAL / "generated.jsonl"], "validation"),
     # the same generated questions asked in English (translated by a helper, tests/eval/README.md)
