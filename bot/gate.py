@@ -7,9 +7,10 @@ passage answers the question — dense similarity (paraphrase, English, no diacr
 its margin over the rest, lexical coverage of the distinctive terms (exact names), the
 BM25 strength — in a logistic regression fit by ``benchmarks/fit_gate.py`` on generated
 answerable questions (from the corpus structure), off-topic ones (article titles of 46
-other legal topics) and the training questions helpers wrote the way people ask (their
-evidence read through an adapter fit without them), tuned on one half and reported on
-the other. The coefficients and the operating point live in ``bot/gate.json``; nothing
+other legal topics), the training questions helpers wrote the way people ask (their
+evidence read through an adapter fit without them) and questions helpers wrote the same
+way that must be refused (other areas of law and life, near-misses), tuned on one half
+and reported on the other. The coefficients and the operating point live in ``bot/gate.json``; nothing
 here is tuned by hand.
 """
 
