@@ -174,7 +174,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         results[name] = {"metrics": report.metrics, "rows": report.rows}
         if not args.json:
             print(f"== {name}")
-            print("\n".join(report.lines()))
+            # a validation half's failing questions stay unread unless asked for: reading
+            # them while developing is how a validation half turns into a tuning half
+            print("\n".join(report.lines(failures=args.show_validation or "validation" not in name)))
     if args.json:
         print(json.dumps(results if not args.file else results[args.file], ensure_ascii=False, indent=1))
     return 0
@@ -320,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="đánh giá trên một bộ câu hỏi JSON Lines")
     p.add_argument("file", nargs="?", help="tệp JSON Lines câu hỏi (bỏ trống: nửa điều chỉnh, nửa kiểm định và bộ sinh tự động)")
     p.add_argument("--json", action="store_true", help="in toàn bộ kết quả dạng JSON")
+    p.add_argument("--show-validation", action="store_true",
+                   help="in cả các câu sai của nửa kiểm định (mặc định chỉ in số liệu)")
     _folders(p)
     p.set_defaults(func=cmd_eval)
     return parser

@@ -102,7 +102,9 @@ class Report:
     rows: list[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
 
-    def lines(self) -> list[str]:
+    def lines(self, failures: bool = True) -> list[str]:
+        """The metrics, by group, then (``failures``) one line per question that failed —
+        off for a validation half, whose questions a developer should not read."""
         m = self.metrics
         out = [
             f"câu hỏi: {m['questions']} (trả lời được: {m['answerable']}, không: {m['unanswerable']})",
@@ -117,9 +119,11 @@ class Report:
         for group, g in sorted(m["groups"].items()):
             out.append(f"  {group:14s} n={g['n']:2d}  R@5 {g['recall@5']:.2f}  dữ kiện {g['fact_recall']:.2f}  "
                        f"từ chối {g['abstained']}")
-        for row in self.rows:
-            if row["problems"]:
-                out.append(f"  ✗ {row['question'][:70]} — {'; '.join(row['problems'][:3])}")
+        failed = [row for row in self.rows if row["problems"]]
+        if failures:
+            out += [f"  ✗ {row['question'][:70]} — {'; '.join(row['problems'][:3])}" for row in failed]
+        elif failed:
+            out.append(f"  ({len(failed)} câu sai không in ra)")
         return out
 
 
