@@ -208,9 +208,15 @@ def test_kill_9_during_an_upload_reindex_loses_nothing(corpus_index, tmp_path_fa
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
             page = browser.new_page()
             page.goto(url + "quan-tri/")
+            # the start-up catch-up shows the same status: let it finish, or the kill below
+            # could land before the upload is even copied (seen on a loaded machine)
+            expect(page.locator("#index-status")).to_contain_text("Chỉ mục đã cập nhật (khởi động", timeout=300_000)
             page.locator("#upload input[type=file]").set_input_files(str(big))
             page.wait_for_timeout(1000)
             page.click("#add-docs")
+            deadline = time.time() + 60
+            while not (work / "documents" / big.name).exists() and time.time() < deadline:
+                time.sleep(0.2)
             expect(page.locator("#index-status")).to_contain_text("Đang lập chỉ mục", timeout=60_000)
             browser.close()
         _kill_app(work)
