@@ -676,9 +676,9 @@ class PieceVectors:
     """The vectors of :func:`_write_pieces`: ``vectors[starts[row]:starts[row + 1]]`` are
     the pieces of chunk ``row``, in the order :func:`bot.chunking.pieces` gives them."""
 
-    vectors: object  # float16 array (pieces × dim), memory-mapped: a question reads ~40 chunks' rows
+    vectors: object  # float16 array (pieces × dim), memory-mapped on disk
     starts: object  # int array, one more entry than there are chunks
-    _dense: object = None  # float32 copy of ``vectors``, made on the first whole-index search
+    _dense: object = None  # float32 copy of ``vectors`` (:attr:`dense`), made on first use
 
     @classmethod
     def load(cls, path: Path, chunks: int) -> "PieceVectors":
@@ -698,17 +698,27 @@ class PieceVectors:
     def of(self, row: int) -> slice:
         return slice(int(self.starts[row]), int(self.starts[row + 1]))
 
+    @property
+    def dense(self):
+        """The vectors as float32, converted once: float16 products have no BLAS path, and
+        every question reads all of them (:meth:`best`) — 4 bytes a dimension a piece in
+        memory (141 MB at the 33x scale of the README), against ~3 ms a question to convert
+        them each time even at 1x."""
+        import numpy as np
+
+        if self._dense is None:
+            self._dense = np.asarray(self.vectors, dtype=np.float32)
+        return self._dense
+
     def best(self, query_vector):
         """An array: each chunk's best piece cosine to the question (-1 for a chunk without pieces):
         the sentence-level ranking of the whole index, one matrix product."""
         import numpy as np
 
-        if self._dense is None:  # float32 once: float16 products have no BLAS path
-            self._dense = np.asarray(self.vectors, dtype=np.float32)
         out = np.full(len(self.starts) - 1, -1.0, dtype=np.float32)
-        if not len(self._dense):
+        if not len(self.vectors):
             return out
-        sims = self._dense @ np.asarray(query_vector, dtype=np.float32)
+        sims = self.dense @ np.asarray(query_vector, dtype=np.float32)
         has = np.diff(self.starts) > 0
         out[has] = np.maximum.reduceat(sims, self.starts[:-1][has])
         return out

@@ -82,7 +82,7 @@ def rerank(hits: list[Hit], query_vector, vectors: PieceVectors, named: Containe
     strongest = max(h.lexical for h in hits) or 1.0
     out = []
     for rank, hit in enumerate(hits):
-        sims = np.asarray(vectors.vectors[vectors.of(hit.row)], dtype=np.float32) @ q
+        sims = vectors.dense[vectors.of(hit.row)] @ q
         if not len(sims):
             continue
         score = float(sims.max()) + LEXICAL_WEIGHT * hit.lexical / strongest
