@@ -7,9 +7,10 @@ the tuning half of the hand-written questions, the 3,000-odd training questions
 questions alone taught the gate to refuse everyday wording) and, so that wording does
 not stand in for the answer, questions helpers wrote the same way that must be refused
 (tests/eval/training_refused.jsonl: other areas of law and life, and near-misses the
-documents do not answer — the latter shape the weights but not the operating point). The query adapter was fit
-on those training questions, so their evidence would look better than a new question's:
-each half's features are read with an adapter fit on the other half only (cross-fitting).
+documents do not answer — the latter shape the weights but not the operating point).
+The query adapter was fit on those training questions, so their evidence would look
+better than a new question's: each half's features are read with an adapter fit on the
+other half only (cross-fitting).
 Reported on: the validation half of the generated set and the independent set written
 without seeing the code (tests/eval/phapdien.jsonl).
 

@@ -10,8 +10,8 @@ answerable questions (from the corpus structure), off-topic ones (article titles
 other legal topics), the training questions helpers wrote the way people ask (their
 evidence read through an adapter fit without them) and questions helpers wrote the same
 way that must be refused (other areas of law and life, near-misses), tuned on one half
-and reported on the other. The coefficients and the operating point live in ``bot/gate.json``; nothing
-here is tuned by hand.
+and reported on the other. The coefficients and the operating point live in
+``bot/gate.json``; nothing here is tuned by hand.
 """
 
 from __future__ import annotations
